@@ -1,1 +1,44 @@
-fn main() {}
+//! Workspace automation, run as `cargo xtask <command>`.
+
+// A command-line tool: printing is its job.
+#![allow(clippy::print_stdout)]
+
+mod bench;
+mod demo;
+mod process;
+mod test;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  demo    run every crate's flow against the in-process sandbox (no network, no credentials)
+  test    fmt check, clippy -D warnings, tests on every feature set, docs, cargo-deny
+  bench   benchmarks against reference implementations; writes target/bench/report.{json,md}
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("demo") => demo::run(),
+        Some("test") => test::run(),
+        Some("bench") => bench::run(),
+        Some("help" | "--help" | "-h") => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        _ => {
+            eprint!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("\nxtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

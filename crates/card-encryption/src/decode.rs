@@ -167,10 +167,10 @@ fn common_name(name: &x509_cert::name::Name) -> Option<String> {
     // The most specific CN is the last one in the sequence.
     name.0
         .iter()
+        .rev()
         .flat_map(|rdn| rdn.0.iter())
         .filter(|attr| attr.oid == COMMON_NAME)
-        .filter_map(|attr| directory_string(&attr.value))
-        .last()
+        .find_map(|attr| directory_string(&attr.value))
 }
 
 fn directory_string(value: &Any) -> Option<String> {

@@ -1,0 +1,175 @@
+//! `cargo xtask bench`: every benchmark against its reference, measured in this one run, reported
+//! as ratios in `target/bench/report.json` (flat, named numbers) and `target/bench/report.md`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::process::Command;
+
+use crate::process::{Result, capture, cargo, root};
+
+type Figures = BTreeMap<String, f64>;
+
+/// A target: the figure, the most it may be, and what it compares.
+struct Target {
+    key: &'static str,
+    max: f64,
+    what: &'static str,
+}
+
+const TARGETS: &[Target] = &[
+    Target {
+        key: "card_encryption.rsa2048.default_vs_rsa_crate_ratio",
+        max: 1.10,
+        what: "card-encryption (default backend) vs bare rsa crate, RSA-2048",
+    },
+    Target {
+        key: "card_encryption.rsa4096.default_vs_rsa_crate_ratio",
+        max: 1.10,
+        what: "card-encryption (default backend) vs bare rsa crate, RSA-4096",
+    },
+    Target {
+        key: "card_encryption.rsa2048.aws_lc_vs_openssl_ratio",
+        max: 1.20,
+        what: "card-encryption (aws-lc backend) vs OpenSSL public-key op, RSA-2048",
+    },
+    Target {
+        key: "card_encryption.rsa4096.aws_lc_vs_openssl_ratio",
+        max: 1.20,
+        what: "card-encryption (aws-lc backend) vs OpenSSL public-key op, RSA-4096",
+    },
+];
+
+pub(crate) fn run() -> Result {
+    let mut figures = Figures::new();
+    card_encryption(&mut figures)?;
+
+    let dir = root().join("target/bench");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let (json, markdown) = (to_json(&figures), to_markdown(&figures));
+    for (name, text) in [("report.json", &json), ("report.md", &markdown)] {
+        let path = dir.join(name);
+        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    println!("\n{markdown}\nwritten to target/bench/report.json and target/bench/report.md");
+
+    let missed: Vec<&str> = TARGETS
+        .iter()
+        .filter(|t| figures.get(t.key).is_none_or(|&v| v > t.max))
+        .map(|t| t.key)
+        .collect();
+    if missed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("targets missed: {}", missed.join(", ")))
+    }
+}
+
+fn card_encryption(figures: &mut Figures) -> Result {
+    println!("==> card-encryption: our API on both backends vs the bare rsa crate");
+    let output = capture(&mut cargo([
+        "bench",
+        "--quiet",
+        "-p",
+        "card-encryption",
+        "--features",
+        "aws-lc",
+        "--bench",
+        "encrypt",
+    ]))?;
+    if !output.status.success() {
+        return Err(format!(
+            "card-encryption bench failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        if let Some((key, value)) = line.split_once(' ') {
+            if let Ok(value) = value.trim().parse::<f64>() {
+                figures.insert(key.to_owned(), value);
+            }
+        }
+    }
+
+    println!("==> OpenSSL public-key operation (openssl speed -seconds 2 rsa2048 rsa4096)");
+    let verify_us = openssl_verify_us()?;
+    for bits in [2048, 4096] {
+        let prefix = format!("card_encryption.rsa{bits}");
+        let openssl = *verify_us
+            .get(&bits)
+            .ok_or_else(|| format!("openssl speed printed no rsa{bits} line"))?;
+        figures.insert(format!("{prefix}.openssl_verify_us"), openssl);
+        let get = |name: &str| {
+            figures
+                .get(&format!("{prefix}.{name}"))
+                .copied()
+                .ok_or_else(|| format!("the bench printed no {prefix}.{name}"))
+        };
+        let (ours, rsa_crate, aws_lc) = (
+            get("ours_default_us")?,
+            get("rsa_crate_us")?,
+            get("ours_aws_lc_us")?,
+        );
+        figures.insert(
+            format!("{prefix}.default_vs_rsa_crate_ratio"),
+            ours / rsa_crate,
+        );
+        figures.insert(
+            format!("{prefix}.aws_lc_vs_openssl_ratio"),
+            aws_lc / openssl,
+        );
+        figures.insert(
+            format!("{prefix}.rsa_crate_vs_aws_lc_speedup"),
+            rsa_crate / aws_lc,
+        );
+    }
+    Ok(())
+}
+
+/// Microseconds per RSA public-key operation by key size, from `openssl speed`'s verify/s.
+fn openssl_verify_us() -> Result<BTreeMap<u32, f64>> {
+    let output =
+        capture(Command::new("openssl").args(["speed", "-seconds", "2", "rsa2048", "rsa4096"]))?;
+    if !output.status.success() {
+        return Err("openssl speed failed".into());
+    }
+    // "rsa 4096 bits 0.004497s 0.000069s    222.4  14503.7": the last column is verify/s.
+    let mut result = BTreeMap::new();
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if let ["rsa", bits, "bits", .., verify_per_s] = fields.as_slice() {
+            if let (Ok(bits), Ok(rate)) = (bits.parse(), verify_per_s.parse::<f64>()) {
+                result.insert(bits, 1e6 / rate);
+            }
+        }
+    }
+    Ok(result)
+}
+
+fn to_json(figures: &Figures) -> String {
+    let body: Vec<String> = figures
+        .iter()
+        .map(|(key, value)| format!("  \"{key}\": {}", round(*value)))
+        .collect();
+    format!("{{\n{}\n}}\n", body.join(",\n"))
+}
+
+fn to_markdown(figures: &Figures) -> String {
+    let mut out = String::from("| benchmark | ratio | target | verdict |\n|---|---|---|---|\n");
+    for t in TARGETS {
+        let (value, verdict) = match figures.get(t.key) {
+            Some(&v) => (format!("{v:.3}"), if v <= t.max { "met" } else { "MISSED" }),
+            None => ("-".into(), "MISSING"),
+        };
+        let _ = writeln!(out, "| {} | {value} | ≤ {:.2} | {verdict} |", t.what, t.max);
+    }
+    out.push_str("\n| figure | value |\n|---|---|\n");
+    for (key, value) in figures {
+        let _ = writeln!(out, "| `{key}` | {} |", round(*value));
+    }
+    out
+}
+
+fn round(value: f64) -> String {
+    let text = format!("{value:.4}");
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
