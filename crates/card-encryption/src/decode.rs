@@ -81,7 +81,15 @@ fn container(bytes: &[u8]) -> Result<Container> {
 }
 
 fn pem_container(bytes: &[u8]) -> Result<Container> {
-    let blocks = pem::parse_many(bytes).map_err(malformed("PEM"))?;
+    let blocks = pem::parse_many(bytes).map_err(|e| Error::Malformed {
+        what: "PEM",
+        // The Base64 decoder's message quotes the offending symbol; the file may be a private
+        // key handed over by mistake, so say what is wrong without quoting it.
+        reason: match e {
+            pem::PemError::InvalidData(_) => "the Base64 between BEGIN and END is invalid".into(),
+            other => other.to_string(),
+        },
+    })?;
     let mut first_label = None;
     for block in blocks {
         let container = match block.tag() {
