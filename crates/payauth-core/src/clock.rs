@@ -1,0 +1,141 @@
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Where clients get the time from, so that expiry paths (10 minutes, 1 hour, 25 hours) and
+/// retry back-offs are tested without sleeping.
+///
+/// Implementations must be cheap: credential caches ask for the time on every call.
+pub trait Clock: Send + Sync + fmt::Debug {
+    /// The current time.
+    fn now(&self) -> SystemTime;
+
+    /// Waits for `duration`: a real sleep for the system clock, an instant advance for a
+    /// [`ManualClock`].
+    fn sleep(&self, duration: Duration);
+}
+
+/// A clock shared by a client and everything it hands time to.
+pub type SharedClock = Arc<dyn Clock>;
+
+/// The operating system's wall clock and `std::thread::sleep`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl SystemClock {
+    /// The system clock as a [`SharedClock`].
+    pub fn shared() -> SharedClock {
+        Arc::new(SystemClock)
+    }
+}
+
+impl Clock for SystemClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+
+    fn sleep(&self, duration: Duration) {
+        std::thread::sleep(duration);
+    }
+}
+
+/// A clock that moves only when told to. Clones share one time, so a test hands the same clock
+/// to the client and to the sandbox and moves both at once.
+///
+/// [`sleep`](Clock::sleep) advances the clock instead of blocking and records the duration, so a
+/// test can assert which back-off a client chose.
+#[derive(Clone)]
+pub struct ManualClock {
+    state: Arc<Mutex<ManualState>>,
+}
+
+struct ManualState {
+    now: SystemTime,
+    slept: Vec<Duration>,
+}
+
+impl ManualClock {
+    /// A clock that starts at `start`.
+    pub fn new(start: SystemTime) -> Self {
+        ManualClock {
+            state: Arc::new(Mutex::new(ManualState {
+                now: start,
+                slept: Vec::new(),
+            })),
+        }
+    }
+
+    /// A clock that starts at 2026-01-01T00:00:00Z, a fixed point so test output is stable.
+    pub fn fixed() -> Self {
+        Self::new(UNIX_EPOCH + Duration::from_secs(1_767_225_600))
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, by: Duration) {
+        let mut state = self.lock();
+        state.now += by;
+    }
+
+    /// Sets the clock to `to` (backwards too, to test clock steps).
+    pub fn set(&self, to: SystemTime) {
+        self.lock().now = to;
+    }
+
+    /// The durations passed to [`sleep`](Clock::sleep) so far, oldest first.
+    pub fn sleeps(&self) -> Vec<Duration> {
+        self.lock().slept.clone()
+    }
+
+    /// This clock as a [`SharedClock`] (sharing the same time).
+    pub fn shared(&self) -> SharedClock {
+        Arc::new(self.clone())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ManualState> {
+        // The state is two plain values; a panic while holding the lock cannot break them.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> SystemTime {
+        self.lock().now
+    }
+
+    fn sleep(&self, duration: Duration) {
+        let mut state = self.lock();
+        state.now += duration;
+        state.slept.push(duration);
+    }
+}
+
+impl fmt::Debug for ManualClock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secs = self
+            .now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        f.debug_struct("ManualClock")
+            .field("unix_secs", &secs)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clones_share_time_and_sleep_advances() {
+        let clock = ManualClock::fixed();
+        let shared = clock.shared();
+        let start = shared.now();
+        clock.advance(Duration::from_secs(600));
+        assert_eq!(shared.now(), start + Duration::from_secs(600));
+        shared.sleep(Duration::from_millis(250));
+        assert_eq!(clock.now(), start + Duration::from_millis(600_250));
+        assert_eq!(clock.sleeps(), [Duration::from_millis(250)]);
+        clock.set(start);
+        assert_eq!(shared.now(), start);
+    }
+}

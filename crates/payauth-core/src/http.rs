@@ -1,0 +1,597 @@
+use std::fmt;
+use std::io;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use ureq::http;
+use ureq::tls::{Certificate, RootCerts, TlsConfig};
+
+/// Default time to establish a connection (TCP and TLS).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default time for a whole exchange: connect, send, and read the full response.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default cap on a response body: larger bodies are refused, not buffered.
+pub const DEFAULT_BODY_LIMIT: u64 = 1 << 20;
+
+/// How a client's HTTP agent is set up. The defaults are the safe ones; every client builder
+/// forwards its timeout and trust settings here.
+#[derive(Clone)]
+pub struct HttpConfig {
+    user_agent: String,
+    connect_timeout: Duration,
+    timeout: Duration,
+    body_limit: u64,
+    roots: Vec<Certificate<'static>>,
+}
+
+impl HttpConfig {
+    /// Safe defaults and `user_agent` (by convention `<crate>/<version>`).
+    pub fn new(user_agent: impl Into<String>) -> Self {
+        HttpConfig {
+            user_agent: user_agent.into(),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            timeout: DEFAULT_TIMEOUT,
+            body_limit: DEFAULT_BODY_LIMIT,
+            roots: Vec::new(),
+        }
+    }
+
+    /// Time allowed to connect (TCP and TLS handshake); default 10 s.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Time allowed for one whole exchange, body included; default 30 s.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Largest response body accepted, in bytes; default 1 MiB.
+    pub fn body_limit(mut self, bytes: u64) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+
+    /// Trusts this root certificate (DER) **instead of** the public Mozilla roots: for a server
+    /// behind a private CA, or the sandbox's test CA. Call once per certificate.
+    pub fn trust_root(mut self, der: impl Into<Vec<u8>>) -> Self {
+        self.roots
+            .push(Certificate::from_der(&der.into()).to_owned());
+        self
+    }
+
+    /// The agent. Redirects are never followed (a redirect would carry credentials to another
+    /// URL), and HTTP error statuses are returned as responses so their bodies can be parsed.
+    pub fn build(&self) -> Http {
+        let mut tls = TlsConfig::builder();
+        if !self.roots.is_empty() {
+            tls = tls.root_certs(RootCerts::new_with_certs(&self.roots));
+        }
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .max_redirects_will_error(false)
+            .save_redirect_history(false)
+            .user_agent(self.user_agent.as_str())
+            .timeout_connect(Some(self.connect_timeout))
+            .timeout_global(Some(self.timeout))
+            .tls_config(tls.build())
+            .build();
+        Http {
+            agent: ureq::Agent::new_with_config(config),
+            body_limit: self.body_limit,
+        }
+    }
+}
+
+impl fmt::Debug for HttpConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpConfig")
+            .field("user_agent", &self.user_agent)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("timeout", &self.timeout)
+            .field("body_limit", &self.body_limit)
+            .field("private_roots", &self.roots.len())
+            .finish()
+    }
+}
+
+/// A configured HTTP agent: pooled connections, safe defaults. Cheap to clone, `Send + Sync`.
+#[derive(Clone)]
+pub struct Http {
+    agent: ureq::Agent,
+    body_limit: u64,
+}
+
+impl Http {
+    /// Sends `request` and reads the whole response, up to the body limit.
+    ///
+    /// # Errors
+    /// [`TransportError`] for anything that is not an HTTP response: insecure URL, connection,
+    /// timeout, TLS, a lost connection, an over-limit body.
+    pub fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
+        require_secure_url(&request.url)?;
+        let mut builder = http::Request::builder()
+            .method(request.method.as_http())
+            .uri(request.url.as_str());
+        for (name, value) in &request.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        let built = builder.body(request.body.as_slice()).map_err(|_| {
+            TransportError::new(TransportKind::InvalidRequest, "invalid header or URL")
+        })?;
+        let mut response = self.agent.run(built).map_err(TransportError::from_ureq)?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .filter_map(|(name, value)| {
+                Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+            })
+            .collect();
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(self.body_limit)
+            .read_to_vec()
+            .map_err(TransportError::from_ureq)?;
+        Ok(HttpResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// The largest body [`send`](Self::send) accepts.
+    pub fn body_limit(&self) -> u64 {
+        self.body_limit
+    }
+}
+
+impl fmt::Debug for Http {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Http")
+            .field("body_limit", &self.body_limit)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An HTTP method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Method {
+    /// GET
+    Get,
+    /// POST
+    Post,
+    /// PUT
+    Put,
+    /// DELETE
+    Delete,
+}
+
+impl Method {
+    fn as_http(self) -> http::Method {
+        match self {
+            Method::Get => http::Method::GET,
+            Method::Post => http::Method::POST,
+            Method::Put => http::Method::PUT,
+            Method::Delete => http::Method::DELETE,
+        }
+    }
+}
+
+/// A request that can be sent again unchanged (retries, a retry after a 401).
+///
+/// `Debug` shows the method, the URL without its query and the header names: header values
+/// and query strings carry credentials (`Authorization`, `?signature=`), bodies carry secrets.
+#[derive(Clone)]
+pub struct HttpRequest {
+    method: Method,
+    url: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl HttpRequest {
+    /// A request with no headers and an empty body.
+    pub fn new(method: Method, url: impl Into<String>) -> Self {
+        HttpRequest {
+            method,
+            url: url.into(),
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// A GET request.
+    pub fn get(url: impl Into<String>) -> Self {
+        Self::new(Method::Get, url)
+    }
+
+    /// A POST request.
+    pub fn post(url: impl Into<String>) -> Self {
+        Self::new(Method::Post, url)
+    }
+
+    /// Adds a header (a second one of the same name is added, not replaced).
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sets or replaces the header `name` (case-insensitive).
+    pub fn set_header(&mut self, name: &str, value: impl Into<String>) {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self.headers.push((name.to_owned(), value.into()));
+    }
+
+    /// Sets the body and its `Content-Type`.
+    pub fn body(mut self, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
+        self.set_header("content-type", content_type);
+        self.body = body.into();
+        self
+    }
+
+    /// The method.
+    pub fn method(&self) -> Method {
+        self.method
+    }
+
+    /// The URL (may carry credentials in its query: do not log it).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The value of header `name` (case-insensitive), if set.
+    pub fn header_value(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body bytes.
+    pub fn body_bytes(&self) -> &[u8] {
+        &self.body
+    }
+}
+
+impl fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = self.url.split(['?', '#']).next().unwrap_or_default();
+        let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("HttpRequest")
+            .field("method", &self.method)
+            .field("url", &path)
+            .field("headers", &names)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
+}
+
+/// A complete response: status, headers and the body read up to the limit.
+///
+/// `Debug` shows the status, header names and the body's length: response bodies carry tokens.
+#[derive(Clone)]
+pub struct HttpResponse {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// A response built by hand (tests, adapters for other HTTP stacks).
+    pub fn from_parts(status: u16, headers: Vec<(String, String)>, body: Vec<u8>) -> Self {
+        HttpResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// The HTTP status code.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// A bounded, printable excerpt of the body for error messages (see [`excerpt`]).
+    pub fn excerpt(&self) -> String {
+        excerpt(&self.body, EXCERPT_CHARS)
+    }
+}
+
+impl fmt::Debug for HttpResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("HttpResponse")
+            .field("status", &self.status)
+            .field("headers", &names)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
+}
+
+/// How many characters of a body an error message keeps.
+pub const EXCERPT_CHARS: usize = 200;
+
+/// The first `max_chars` characters of `body` as text: invalid UTF-8 replaced, control
+/// characters shown as spaces, `…` appended when cut. Error messages use it for bodies that did
+/// not parse, so a 50 MB HTML page from a proxy becomes one readable line.
+pub fn excerpt(body: &[u8], max_chars: usize) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(max_chars * 4)]);
+    let mut out: String = text
+        .chars()
+        .take(max_chars)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if text.chars().count() > max_chars || body.len() > max_chars * 4 {
+        out.push('…');
+    }
+    out
+}
+
+/// Refuses URLs that would send credentials in the clear or that carry credentials themselves:
+/// only `https://`, or `http://` to a loopback address (`127.0.0.0/8`, `[::1]`, `localhost`), and
+/// no `user:password@`.
+///
+/// # Errors
+/// [`TransportKind::InsecureUrl`] or [`TransportKind::InvalidRequest`], naming the rule.
+pub fn require_secure_url(url: &str) -> Result<(), TransportError> {
+    let uri: http::Uri = url.parse().map_err(|_| {
+        TransportError::new(TransportKind::InvalidRequest, "not a valid absolute URL")
+    })?;
+    let authority = uri
+        .authority()
+        .ok_or_else(|| TransportError::new(TransportKind::InvalidRequest, "the URL has no host"))?;
+    if authority.as_str().contains('@') {
+        return Err(TransportError::new(
+            TransportKind::InsecureUrl,
+            "credentials in the URL (user:password@) are refused; pass them to the client",
+        ));
+    }
+    match uri.scheme_str() {
+        Some("https") => Ok(()),
+        Some("http") if is_loopback(authority.host()) => Ok(()),
+        Some("http") => Err(TransportError::new(
+            TransportKind::InsecureUrl,
+            "plain http:// is allowed only to loopback addresses; use https://",
+        )),
+        _ => Err(TransportError::new(
+            TransportKind::InvalidRequest,
+            "the URL scheme must be https",
+        )),
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// What kind of failure kept a request from producing an HTTP response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TransportKind {
+    /// The URL is not https (or loopback http), or carries credentials. Nothing was sent.
+    InsecureUrl,
+    /// The request could not be formed (bad URL or header). Nothing was sent.
+    InvalidRequest,
+    /// Name resolution or connecting failed. Nothing reached the server.
+    Connect,
+    /// The exchange took longer than its timeout. The server may have processed it.
+    Timeout,
+    /// The connection was reset or closed mid-exchange. The server may have processed it.
+    ConnectionLost,
+    /// The TLS handshake or certificate check failed. Nothing was sent.
+    Tls,
+    /// The response body exceeded the limit. The server did process the request.
+    BodyTooLarge,
+    /// The server's response was not valid HTTP. The server may have processed it.
+    Protocol,
+    /// Anything else.
+    Other,
+}
+
+impl TransportKind {
+    /// Whether the server may have received and acted on the request. Only when this is `false`
+    /// is it safe to retry a request that is not idempotent (one that places a paid call).
+    pub fn may_have_reached_server(self) -> bool {
+        !matches!(
+            self,
+            TransportKind::InsecureUrl
+                | TransportKind::InvalidRequest
+                | TransportKind::Connect
+                | TransportKind::Tls
+        )
+    }
+}
+
+impl fmt::Display for TransportKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TransportKind::InsecureUrl => "insecure URL",
+            TransportKind::InvalidRequest => "invalid request",
+            TransportKind::Connect => "connection failed",
+            TransportKind::Timeout => "timed out",
+            TransportKind::ConnectionLost => "connection lost",
+            TransportKind::Tls => "TLS failure",
+            TransportKind::BodyTooLarge => "response body too large",
+            TransportKind::Protocol => "invalid HTTP response",
+            TransportKind::Other => "transport error",
+        })
+    }
+}
+
+/// A request that produced no HTTP response. Its message never contains the URL (which may
+/// carry a signature) or any header.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind}: {detail}")]
+pub struct TransportError {
+    kind: TransportKind,
+    detail: String,
+}
+
+impl TransportError {
+    /// A transport error of `kind`.
+    pub fn new(kind: TransportKind, detail: impl Into<String>) -> Self {
+        TransportError {
+            kind,
+            detail: detail.into(),
+        }
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> TransportKind {
+        self.kind
+    }
+
+    /// See [`TransportKind::may_have_reached_server`].
+    pub fn may_have_reached_server(&self) -> bool {
+        self.kind.may_have_reached_server()
+    }
+
+    fn from_ureq(error: ureq::Error) -> Self {
+        use ureq::Error as U;
+        use ureq::Timeout as T;
+        let (kind, detail) = match error {
+            U::HostNotFound => (TransportKind::Connect, "host not found".to_owned()),
+            U::ConnectionFailed => (
+                TransportKind::Connect,
+                "connection refused or unreachable".to_owned(),
+            ),
+            U::Timeout(T::Resolve | T::Connect) => {
+                (TransportKind::Connect, "connect timed out".to_owned())
+            }
+            U::Timeout(which) => (TransportKind::Timeout, format!("{which} timeout reached")),
+            U::Io(e) => (io_kind(&e), e.kind().to_string()),
+            U::BodyExceedsLimit(limit) => (
+                TransportKind::BodyTooLarge,
+                format!("over the {limit}-byte limit"),
+            ),
+            U::Tls(message) => (TransportKind::Tls, message.to_owned()),
+            U::Rustls(e) => (TransportKind::Tls, e.to_string()),
+            U::Protocol(e) => (TransportKind::Protocol, e.to_string()),
+            U::LargeResponseHeader(..) => (
+                TransportKind::Protocol,
+                "response headers too large".to_owned(),
+            ),
+            U::BodyStalled => (TransportKind::Timeout, "response body stalled".to_owned()),
+            // Variants that can echo the URL (BadUri, RequireHttpsOnly) or are not expected
+            // with this configuration get a fixed message.
+            other => (TransportKind::Other, variant_name(&other)),
+        };
+        TransportError { kind, detail }
+    }
+}
+
+fn io_kind(error: &io::Error) -> TransportKind {
+    match error.kind() {
+        io::ErrorKind::ConnectionRefused | io::ErrorKind::AddrNotAvailable => {
+            TransportKind::Connect
+        }
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => TransportKind::Timeout,
+        _ => TransportKind::ConnectionLost,
+    }
+}
+
+fn variant_name(error: &ureq::Error) -> String {
+    let debug = format!("{error:?}");
+    let name: String = debug
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect();
+    format!("ureq error {name}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secure_urls() {
+        for ok in [
+            "https://back.ecard.pledg.co/api/token",
+            "http://127.0.0.1:8080/api/token",
+            "http://127.5.6.7/x",
+            "http://localhost:1/x",
+            "http://[::1]:9/x",
+        ] {
+            assert!(require_secure_url(ok).is_ok(), "{ok}");
+        }
+        for (bad, kind) in [
+            (
+                "http://back.ecard.pledg.co/api/token",
+                TransportKind::InsecureUrl,
+            ),
+            ("http://10.0.0.1/x", TransportKind::InsecureUrl),
+            ("http://localhost.evil.com/x", TransportKind::InsecureUrl),
+            ("https://user:pass@host/x", TransportKind::InsecureUrl),
+            ("ftp://host/x", TransportKind::InvalidRequest),
+            ("/relative", TransportKind::InvalidRequest),
+            ("not a url", TransportKind::InvalidRequest),
+        ] {
+            assert_eq!(require_secure_url(bad).unwrap_err().kind(), kind, "{bad}");
+        }
+    }
+
+    #[test]
+    fn insecure_url_error_does_not_echo_the_url() {
+        let err = require_secure_url("http://example.com/p?signature=SECRETJWT").unwrap_err();
+        assert!(!err.to_string().contains("SECRETJWT"));
+    }
+
+    #[test]
+    fn debug_hides_header_values_query_and_body() {
+        let request = HttpRequest::post("https://h/api/purchase_link/?signature=SECRETJWT")
+            .header("Authorization", "Bearer SECRETTOKEN")
+            .body("application/json", "{\"password\":\"SECRETPW\"}");
+        let debug = format!("{request:?}");
+        for secret in ["SECRETJWT", "SECRETTOKEN", "SECRETPW"] {
+            assert!(!debug.contains(secret), "{debug}");
+        }
+        assert!(debug.contains("Authorization"));
+    }
+
+    #[test]
+    fn excerpts_are_bounded_and_printable() {
+        assert_eq!(
+            excerpt(b"<html>\r\n<h1>502</h1>", 200),
+            "<html>  <h1>502</h1>"
+        );
+        let long = vec![b'x'; 10_000];
+        let cut = excerpt(&long, 200);
+        assert_eq!(cut.chars().count(), 201);
+        assert!(cut.ends_with('…'));
+        assert_eq!(excerpt(&[0xff, b'a'], 10), "\u{fffd}a");
+    }
+
+    #[test]
+    fn only_unsent_failures_are_safe_for_non_idempotent_requests() {
+        assert!(!TransportKind::Connect.may_have_reached_server());
+        assert!(!TransportKind::Tls.may_have_reached_server());
+        assert!(TransportKind::Timeout.may_have_reached_server());
+        assert!(TransportKind::ConnectionLost.may_have_reached_server());
+    }
+}

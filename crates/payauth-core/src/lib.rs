@@ -1,0 +1,16 @@
+#![doc = include_str!("../README.md")]
+
+mod cell;
+mod clock;
+mod http;
+mod retry;
+
+pub use cell::{CredentialCell, Expiring};
+pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
+pub use http::{
+    DEFAULT_BODY_LIMIT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, EXCERPT_CHARS, Http, HttpConfig,
+    HttpRequest, HttpResponse, Method, TransportError, TransportKind, excerpt, require_secure_url,
+};
+pub use retry::{
+    Idempotency, RetryPolicy, Verdict, parse_retry_after, status_verdict, transport_verdict,
+};

@@ -1,0 +1,358 @@
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher as _, Hasher as _};
+use std::time::{Duration, SystemTime};
+
+use crate::clock::Clock;
+use crate::http::{HttpResponse, TransportError};
+
+/// Whether sending a request twice can do harm. It decides which failures are retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Idempotency {
+    /// Repeating it has the same effect as sending it once: reads, and writes that carry an
+    /// idempotency key the server honours.
+    Idempotent,
+    /// Repeating it may repeat its effect (place a second paid call, charge twice). Retried only
+    /// when the failure proves the server never saw it.
+    NotIdempotent,
+}
+
+/// What to do after a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Try again, after the server's `Retry-After` if it gave one, else after the back-off.
+    Retry {
+        /// The server's requested wait.
+        retry_after: Option<Duration>,
+    },
+    /// Give up and return this failure.
+    Stop,
+}
+
+/// The retry rule for a failure that produced no response.
+///
+/// - The request never reached the server (connect, DNS, TLS): always retried.
+/// - It may have (timeout, reset, bad response): retried only if `Idempotent`.
+pub fn transport_verdict(error: &TransportError, idempotency: Idempotency) -> Verdict {
+    if !error.may_have_reached_server() || idempotency == Idempotency::Idempotent {
+        Verdict::Retry { retry_after: None }
+    } else {
+        Verdict::Stop
+    }
+}
+
+/// The retry rule for an HTTP response.
+///
+/// - 429 Too Many Requests: the server refused the request without acting on it, so it is
+///   retried whatever the idempotency, after `Retry-After`.
+/// - 408, 500, 502, 503, 504: retried only if `Idempotent` (the server may have acted).
+/// - Anything else, including every other 4xx: not retried; the request itself is wrong.
+pub fn status_verdict(
+    response: &HttpResponse,
+    idempotency: Idempotency,
+    now: SystemTime,
+) -> Verdict {
+    let retry_after = response
+        .header("retry-after")
+        .and_then(|v| parse_retry_after(v, now));
+    match response.status() {
+        429 => Verdict::Retry { retry_after },
+        408 | 500 | 502 | 503 | 504 if idempotency == Idempotency::Idempotent => {
+            Verdict::Retry { retry_after }
+        }
+        _ => Verdict::Stop,
+    }
+}
+
+/// Parses `Retry-After`: delay-seconds or an HTTP-date (RFC 9110 §10.2.3). A date in the past
+/// means "now". `None` for anything else.
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// Bounded retries with exponential back-off, jitter, a cap, `Retry-After` and a total deadline.
+///
+/// Defaults: 3 attempts, back-off 200 ms doubling to at most 5 s, `Retry-After` honoured up to
+/// 60 s, everything within 30 s. Time comes from the caller's [`Clock`], so tests run instantly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    max_attempts: u32,
+    initial_backoff: Duration,
+    max_backoff: Duration,
+    max_retry_after: Duration,
+    deadline: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(5),
+            max_retry_after: Duration::from_secs(60),
+            deadline: Duration::from_secs(30),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// One attempt, no retries.
+    pub fn never() -> Self {
+        RetryPolicy {
+            max_attempts: 1,
+            ..Self::default()
+        }
+    }
+
+    /// Total attempts, the first included (at least 1).
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// The first back-off; each next one doubles, up to `max`.
+    pub fn backoff(mut self, initial: Duration, max: Duration) -> Self {
+        self.initial_backoff = initial;
+        self.max_backoff = max.max(initial);
+        self
+    }
+
+    /// The longest `Retry-After` obeyed; a server asking for more ends the retries.
+    pub fn max_retry_after(mut self, max: Duration) -> Self {
+        self.max_retry_after = max;
+        self
+    }
+
+    /// The time budget for all attempts and waits together; a wait that would overrun it is
+    /// not started.
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// The configured number of attempts.
+    pub fn attempts(&self) -> u32 {
+        self.max_attempts
+    }
+
+    /// Runs `attempt` (given the 1-based attempt number) until it succeeds, `verdict` says
+    /// stop, or attempts or time run out; returns the last outcome.
+    ///
+    /// # Errors
+    /// The last attempt's error.
+    pub fn run<T, E>(
+        &self,
+        clock: &dyn Clock,
+        mut attempt: impl FnMut(u32) -> Result<T, E>,
+        verdict: impl Fn(&E) -> Verdict,
+    ) -> Result<T, E> {
+        let start = clock.now();
+        let mut jitter = Jitter::new();
+        let mut number = 1;
+        loop {
+            let error = match attempt(number) {
+                Ok(value) => return Ok(value),
+                Err(error) => error,
+            };
+            if number >= self.max_attempts {
+                return Err(error);
+            }
+            let wait = match verdict(&error) {
+                Verdict::Stop => return Err(error),
+                Verdict::Retry {
+                    retry_after: Some(after),
+                } if after > self.max_retry_after => return Err(error),
+                Verdict::Retry {
+                    retry_after: Some(after),
+                } => after,
+                Verdict::Retry { retry_after: None } => jitter.apply(self.backoff_for(number)),
+            };
+            let elapsed = clock.now().duration_since(start).unwrap_or(Duration::ZERO);
+            if elapsed + wait > self.deadline {
+                return Err(error);
+            }
+            clock.sleep(wait);
+            number += 1;
+        }
+    }
+
+    fn backoff_for(&self, failed_attempt: u32) -> Duration {
+        let factor = 1u32 << failed_attempt.saturating_sub(1).min(16);
+        self.initial_backoff
+            .saturating_mul(factor)
+            .min(self.max_backoff)
+    }
+}
+
+/// "Equal jitter": a wait between half and all of the back-off, so clients that failed together
+/// do not retry together, and no retry is immediate.
+struct Jitter(u64);
+
+impl Jitter {
+    fn new() -> Self {
+        // RandomState is seeded from the OS per process and varies per instance: enough
+        // randomness to spread retries, without a dependency.
+        let seed = RandomState::new().build_hasher().finish() | 1;
+        Jitter(seed)
+    }
+
+    fn apply(&mut self, backoff: Duration) -> Duration {
+        // xorshift64
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        let fraction = (self.0 >> 11) as f64 / (1u64 << 53) as f64;
+        backoff / 2 + backoff.mul_f64(fraction / 2.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::http::TransportKind;
+
+    fn retry() -> Verdict {
+        Verdict::Retry { retry_after: None }
+    }
+
+    #[test]
+    fn stops_after_max_attempts_with_growing_jittered_backoff() {
+        let clock = ManualClock::fixed();
+        let policy = RetryPolicy::default()
+            .max_attempts(4)
+            .backoff(Duration::from_millis(100), Duration::from_millis(300));
+        let mut seen = Vec::new();
+        let result: Result<(), u32> = policy.run(
+            &clock,
+            |n| {
+                seen.push(n);
+                Err(n)
+            },
+            |_| retry(),
+        );
+        assert_eq!(result, Err(4));
+        assert_eq!(seen, [1, 2, 3, 4]);
+        let sleeps = clock.sleeps();
+        let bounds = [(50, 100), (100, 200), (150, 300)];
+        assert_eq!(sleeps.len(), 3);
+        for (sleep, (lo, hi)) in sleeps.iter().zip(bounds) {
+            assert!(
+                (Duration::from_millis(lo)..=Duration::from_millis(hi)).contains(sleep),
+                "{sleep:?} not in {lo}..={hi} ms"
+            );
+        }
+    }
+
+    #[test]
+    fn success_and_stop_end_early() {
+        let clock = ManualClock::fixed();
+        let ok: Result<u32, ()> = RetryPolicy::default().run(
+            &clock,
+            |n| if n == 2 { Ok(n) } else { Err(()) },
+            |_| retry(),
+        );
+        assert_eq!(ok, Ok(2));
+        let stopped: Result<(), u32> = RetryPolicy::default().run(&clock, Err, |_| Verdict::Stop);
+        assert_eq!(stopped, Err(1));
+    }
+
+    #[test]
+    fn retry_after_is_obeyed_up_to_its_cap_and_the_deadline() {
+        let clock = ManualClock::fixed();
+        let after = |secs| {
+            move |_: &()| Verdict::Retry {
+                retry_after: Some(Duration::from_secs(secs)),
+            }
+        };
+        let policy = RetryPolicy::default().max_attempts(2);
+        let _ = policy.run(&clock, |_| Err::<(), ()>(()), after(7));
+        assert_eq!(clock.sleeps(), [Duration::from_secs(7)]);
+
+        // Over the cap, or past the deadline: give up instead of waiting.
+        let clock = ManualClock::fixed();
+        let _ = policy.run(&clock, |_| Err::<(), ()>(()), after(61));
+        let _ = policy.clone().deadline(Duration::from_secs(5)).run(
+            &clock,
+            |_| Err::<(), ()>(()),
+            after(6),
+        );
+        assert!(clock.sleeps().is_empty());
+    }
+
+    #[test]
+    fn retry_after_formats() {
+        let now = httpdate::parse_http_date("Wed, 21 Oct 2026 07:28:00 GMT").unwrap();
+        assert_eq!(
+            parse_retry_after("120", now),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2026 07:28:30 GMT", now),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2026 07:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-1", now), None);
+    }
+
+    #[test]
+    fn which_statuses_are_retried() {
+        let now = SystemTime::UNIX_EPOCH;
+        let response = |status, retry_after: Option<&str>| {
+            let headers = retry_after
+                .map(|v| vec![("Retry-After".to_owned(), v.to_owned())])
+                .unwrap_or_default();
+            HttpResponse::from_parts(status, headers, Vec::new())
+        };
+        let limited = response(429, Some("3"));
+        let expect = Verdict::Retry {
+            retry_after: Some(Duration::from_secs(3)),
+        };
+        assert_eq!(
+            status_verdict(&limited, Idempotency::NotIdempotent, now),
+            expect
+        );
+        for status in [408, 500, 502, 503, 504] {
+            let r = response(status, None);
+            assert_eq!(status_verdict(&r, Idempotency::Idempotent, now), retry());
+            assert_eq!(
+                status_verdict(&r, Idempotency::NotIdempotent, now),
+                Verdict::Stop
+            );
+        }
+        for status in [400, 401, 403, 404, 409, 422, 501] {
+            let r = response(status, None);
+            assert_eq!(
+                status_verdict(&r, Idempotency::Idempotent, now),
+                Verdict::Stop,
+                "{status}"
+            );
+        }
+    }
+
+    #[test]
+    fn which_transport_failures_are_retried() {
+        let connect = TransportError::new(TransportKind::Connect, "refused");
+        let timeout = TransportError::new(TransportKind::Timeout, "global");
+        assert_eq!(
+            transport_verdict(&connect, Idempotency::NotIdempotent),
+            retry()
+        );
+        assert_eq!(
+            transport_verdict(&timeout, Idempotency::NotIdempotent),
+            Verdict::Stop
+        );
+        assert_eq!(
+            transport_verdict(&timeout, Idempotency::Idempotent),
+            retry()
+        );
+    }
+}
