@@ -1,0 +1,294 @@
+//! A small HTTP/1.1 server: one thread per connection, keep-alive, optional TLS, and the hooks
+//! the fault scripts need (reset, drop, delay) that a general-purpose server hides.
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::faults::Fault;
+use crate::http::{Request, Response, reason};
+use crate::state::Shared;
+
+const MAX_HEADER_BYTES: usize = 64 * 1024;
+const MAX_BODY_BYTES: usize = 1 << 20;
+/// How often a connection thread waiting for a request looks at the stop flag.
+const POLL: Duration = Duration::from_millis(100);
+
+pub(crate) struct Server {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    acceptor: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    pub(crate) fn start(
+        shared: Arc<Shared>,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        port: u16,
+    ) -> io::Result<Server> {
+        let listener = TcpListener::bind(("127.0.0.1", port))?;
+        let addr = listener.local_addr()?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let acceptor = {
+            let stop = Arc::clone(&stop);
+            std::thread::Builder::new()
+                .name("sandbox-accept".into())
+                .spawn(move || accept_loop(&listener, &shared, tls.as_ref(), &stop))?
+        };
+        Ok(Server {
+            addr,
+            stop,
+            acceptor: Some(acceptor),
+        })
+    }
+
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the blocking accept so the thread sees the flag.
+        let _ = TcpStream::connect(self.addr);
+        if let Some(acceptor) = self.acceptor.take() {
+            let _ = acceptor.join();
+        }
+    }
+}
+
+fn accept_loop(
+    listener: &TcpListener,
+    shared: &Arc<Shared>,
+    tls: Option<&Arc<rustls::ServerConfig>>,
+    stop: &Arc<AtomicBool>,
+) {
+    for stream in listener.incoming() {
+        if stop.load(Ordering::SeqCst) {
+            return;
+        }
+        let Ok(stream) = stream else { continue };
+        shared.counters.connection_accepted();
+        let (shared, tls, stop) = (Arc::clone(shared), tls.cloned(), Arc::clone(stop));
+        let _ = std::thread::Builder::new()
+            .name("sandbox-conn".into())
+            .spawn(move || {
+                let _ = serve(stream, &shared, tls, &stop);
+            });
+    }
+}
+
+fn serve(
+    tcp: TcpStream,
+    shared: &Shared,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    stop: &AtomicBool,
+) -> io::Result<()> {
+    tcp.set_read_timeout(Some(POLL))?;
+    tcp.set_nodelay(true)?;
+    let peer = tcp.peer_addr()?.ip();
+    let control = tcp.try_clone()?;
+    let mut stream: Box<dyn ReadWrite> = match tls {
+        Some(config) => {
+            let connection = rustls::ServerConnection::new(config).map_err(io::Error::other)?;
+            Box::new(rustls::StreamOwned::new(connection, tcp))
+        }
+        None => Box::new(tcp),
+    };
+    let mut buffer = Vec::new();
+    loop {
+        let Some(request) = read_request(&mut stream, &mut buffer, stop, peer)? else {
+            return Ok(());
+        };
+        shared.counters.request();
+        let close = request
+            .header("connection")
+            .is_some_and(|v| v.eq_ignore_ascii_case("close"));
+        let response = match shared.faults.take(&request.path) {
+            None => shared.route(&request),
+            Some(Fault::Reset) => return reset(&control),
+            Some(Fault::Delay(wait)) => {
+                std::thread::sleep(wait);
+                shared.route(&request)
+            }
+            Some(Fault::HtmlError(status)) => html_error(status),
+            Some(Fault::MalformedJson) => Response::raw(
+                200,
+                "application/json",
+                r#"{"access_token": "abc", "expires_in": "#,
+            ),
+            Some(Fault::OversizedBody(bytes)) => oversized(bytes),
+            Some(Fault::TooManyRequests { retry_after }) => {
+                Response::json(429, &serde_json::json!({ "error": "too_many_requests" }))
+                    .header("Retry-After", retry_after)
+            }
+            Some(Fault::ProcessThenDrop) => {
+                let _ = shared.route(&request);
+                return reset(&control);
+            }
+            Some(Fault::ProcessThenDelay(wait)) => {
+                let response = shared.route(&request);
+                std::thread::sleep(wait);
+                response
+            }
+        };
+        write_response(&mut stream, &response, close)?;
+        if close {
+            return Ok(());
+        }
+    }
+}
+
+trait ReadWrite: Read + Write + Send {}
+impl<T: Read + Write + Send> ReadWrite for T {}
+
+/// Reads one request; `None` when the client closed the connection or the server is stopping.
+fn read_request(
+    stream: &mut Box<dyn ReadWrite>,
+    buffer: &mut Vec<u8>,
+    stop: &AtomicBool,
+    peer: std::net::IpAddr,
+) -> io::Result<Option<Request>> {
+    let mut chunk = [0u8; 8192];
+    loop {
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut parsed = httparse::Request::new(&mut headers);
+        let status = parsed
+            .parse(buffer)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        if let httparse::Status::Complete(header_len) = status {
+            let headers: Vec<(String, String)> = parsed
+                .headers
+                .iter()
+                .map(|h| {
+                    (
+                        h.name.to_owned(),
+                        String::from_utf8_lossy(h.value).into_owned(),
+                    )
+                })
+                .collect();
+            let target = parsed.path.unwrap_or("/").to_owned();
+            let method = parsed.method.unwrap_or("GET").to_owned();
+            let length = headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+                .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            if length > MAX_BODY_BYTES {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "request body too large",
+                ));
+            }
+            while buffer.len() < header_len + length {
+                if !fill(stream, buffer, &mut chunk, stop)? {
+                    return Ok(None);
+                }
+            }
+            let body = buffer[header_len..header_len + length].to_vec();
+            buffer.drain(..header_len + length);
+            let (path, query) = match target.split_once('?') {
+                Some((p, q)) => (p.to_owned(), q.to_owned()),
+                None => (target, String::new()),
+            };
+            return Ok(Some(Request {
+                method,
+                path,
+                query,
+                headers,
+                body,
+                peer,
+            }));
+        }
+        if buffer.len() > MAX_HEADER_BYTES {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "request headers too large",
+            ));
+        }
+        if !fill(stream, buffer, &mut chunk, stop)? {
+            return Ok(None);
+        }
+    }
+}
+
+/// Reads more bytes into `buffer`; `false` on end of stream or stop.
+fn fill(
+    stream: &mut Box<dyn ReadWrite>,
+    buffer: &mut Vec<u8>,
+    chunk: &mut [u8],
+    stop: &AtomicBool,
+) -> io::Result<bool> {
+    loop {
+        if stop.load(Ordering::SeqCst) {
+            return Ok(false);
+        }
+        match stream.read(chunk) {
+            Ok(0) => return Ok(false),
+            Ok(n) => {
+                buffer.extend_from_slice(&chunk[..n]);
+                return Ok(true);
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn write_response(
+    stream: &mut Box<dyn ReadWrite>,
+    response: &Response,
+    close: bool,
+) -> io::Result<()> {
+    let mut head = format!(
+        "HTTP/1.1 {} {}\r\nContent-Length: {}\r\n",
+        response.status,
+        reason(response.status),
+        response.body.len()
+    );
+    for (name, value) in &response.headers {
+        head.push_str(name);
+        head.push_str(": ");
+        head.push_str(value);
+        head.push_str("\r\n");
+    }
+    if close {
+        head.push_str("Connection: close\r\n");
+    }
+    head.push_str("\r\n");
+    let mut message = head.into_bytes();
+    message.extend_from_slice(&response.body);
+    stream.write_all(&message)?;
+    stream.flush()
+}
+
+/// Closes with RST rather than FIN, as a crashed server or a middlebox does.
+fn reset(control: &TcpStream) -> io::Result<()> {
+    socket2::SockRef::from(control).set_linger(Some(Duration::ZERO))?;
+    control.shutdown(std::net::Shutdown::Both).or(Ok(()))
+}
+
+fn html_error(status: u16) -> Response {
+    let body = format!(
+        "<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n<center><h1>{status} {reason}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n",
+        reason = reason(status)
+    );
+    Response::raw(status, "text/html", body)
+}
+
+fn oversized(bytes: usize) -> Response {
+    let mut body = Vec::with_capacity(bytes);
+    body.extend_from_slice(br#"{"padding":""#);
+    body.resize(bytes.saturating_sub(2).max(body.len()), b'x');
+    body.extend_from_slice(br#""}"#);
+    Response::raw(200, "application/json", body)
+}
