@@ -5,7 +5,10 @@
 
 mod bench;
 mod demo;
+mod json;
+mod msrv;
 mod process;
+mod release;
 mod test;
 
 use std::process::ExitCode;
@@ -17,6 +20,10 @@ commands:
   demo    run every crate's flow against the in-process sandbox (no network, no credentials)
   test    fmt check, clippy -D warnings, tests on every feature set, docs, cargo-deny
   bench   benchmarks against reference implementations; writes target/bench/report.{json,md}
+  release [--execute] [<crate>...]
+          gate, semver check, package and (with --execute) publish and tag each crate in
+          dependency order; a dry run by default (see docs/RELEASING.md)
+  msrv    build and test the publishable crates on the declared rust-version toolchain
 ";
 
 fn main() -> ExitCode {
@@ -25,6 +32,8 @@ fn main() -> ExitCode {
         Some("demo") => demo::run(),
         Some("test") => test::run(),
         Some("bench") => bench::run(),
+        Some("release") => release::run(&args[1..]),
+        Some("msrv") => msrv::run(),
         Some("help" | "--help" | "-h") => {
             print!("{USAGE}");
             Ok(())
