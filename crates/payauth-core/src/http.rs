@@ -485,7 +485,7 @@ impl TransportError {
                 (TransportKind::Connect, "connect timed out".to_owned())
             }
             U::Timeout(which) => (TransportKind::Timeout, format!("{which} timeout reached")),
-            U::Io(e) => (io_kind(&e), e.kind().to_string()),
+            U::Io(e) => (io_kind(&e), e.to_string()),
             U::BodyExceedsLimit(limit) => (
                 TransportKind::BodyTooLarge,
                 format!("over the {limit}-byte limit"),
@@ -507,6 +507,14 @@ impl TransportError {
 }
 
 fn io_kind(error: &io::Error) -> TransportKind {
+    // rustls reports a refused certificate or a failed handshake as an io::Error around its own
+    // error; that is a TLS failure (nothing was sent), not a lost connection.
+    if error
+        .get_ref()
+        .is_some_and(|inner| inner.is::<rustls::Error>())
+    {
+        return TransportKind::Tls;
+    }
     match error.kind() {
         io::ErrorKind::ConnectionRefused | io::ErrorKind::AddrNotAvailable => {
             TransportKind::Connect

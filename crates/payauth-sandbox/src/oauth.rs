@@ -92,6 +92,7 @@ struct Settings {
     token_type: String,
     dashboard: Vec<(String, String)>,
     signing_secret: String,
+    client_credentials_grant: bool,
 }
 
 struct Issued {
@@ -121,6 +122,7 @@ impl Default for OAuthEmulator {
                     DEFAULT_DASHBOARD_USER.1.to_owned(),
                 )],
                 signing_secret: DEFAULT_SIGNING_SECRET.to_owned(),
+                client_credentials_grant: true,
             }),
             tokens: Mutex::new(HashMap::new()),
         }
@@ -153,6 +155,12 @@ impl OAuthEmulator {
         self.settings().signing_secret = secret.to_owned();
     }
 
+    /// Turns the client-credentials grant off or on: while off, token requests get
+    /// `unsupported_grant_type`, as from a server that offers only other grants.
+    pub fn set_client_credentials_grant(&self, enabled: bool) {
+        self.settings().client_credentials_grant = enabled;
+    }
+
     /// Forgets every issued token: the next API call with one gets a 401, as after a key
     /// rotation on the vendor's side.
     pub fn revoke_all_tokens(&self) {
@@ -181,8 +189,11 @@ impl OAuthEmulator {
         Some(response)
     }
 
+    pub(crate) fn is_token_path(&self, path: &str) -> bool {
+        path == "/api/token"
+    }
+
     fn token(&self, request: &Request, shared: &Shared) -> Response {
-        shared.counters.token_request();
         let form = request.form();
         let field = |name: &str| {
             form.iter()
@@ -215,7 +226,7 @@ impl OAuthEmulator {
                 .header("WWW-Authenticate", "Basic realm=\"payauth-sandbox\"");
         };
         match field("grant_type") {
-            Some("client_credentials") => {}
+            Some("client_credentials") if settings.client_credentials_grant => {}
             Some(_) => {
                 shared.counters.auth(false);
                 return oauth_error(

@@ -105,6 +105,7 @@ fn serve(
             return Ok(());
         };
         shared.counters.request();
+        shared.arrived(&request);
         let close = request
             .header("connection")
             .is_some_and(|v| v.eq_ignore_ascii_case("close"));

@@ -17,6 +17,14 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// Counts a request by route as it arrives, before any fault, so a test sees every attempt a
+    /// client made, including those the fault script answered.
+    pub(crate) fn arrived(&self, request: &Request) {
+        if self.oauth.is_token_path(request.path.trim_end_matches('/')) {
+            self.counters.token_request();
+        }
+    }
+
     pub(crate) fn route(&self, request: &Request) -> Response {
         let path = request.path.trim_end_matches('/');
         if let Some(response) = self.oauth.route(request, path, self) {

@@ -1,0 +1,80 @@
+use payauth_core::{TransportError, TransportKind};
+
+/// The result type of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong. No variant carries the client secret, a password, a signing
+/// secret or an access token. Each variant says whether retrying can help.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A value given to a constructor or builder broke a rule. Not retryable: fix the input.
+    #[error("invalid {field}: {rule}")]
+    InvalidInput {
+        /// The field or setting.
+        field: &'static str,
+        /// The rule it broke.
+        rule: &'static str,
+    },
+
+    /// No HTTP response (connect, timeout, TLS, lost connection, oversized body). Retrying can
+    /// help for connection failures and timeouts; [`TransportError::kind`] tells which.
+    #[error("transport: {0}")]
+    Transport(#[from] TransportError),
+
+    /// The token endpoint answered with an RFC 6749 §5.2 error (`invalid_client`,
+    /// `unsupported_grant_type`, ...). Not retryable: the request or the credentials are wrong.
+    #[error("token endpoint refused the request (HTTP {status}): {error}{}", describe(.description))]
+    OAuth {
+        /// The HTTP status (usually 400 or 401).
+        status: u16,
+        /// The `error` code.
+        error: String,
+        /// The `error_description`, if any (server text, cut to 200 characters).
+        description: Option<String>,
+        /// The `error_uri`, if any.
+        uri: Option<String>,
+    },
+
+    /// The server answered with a status this client cannot use and a body that is not an
+    /// RFC 6749 error (an HTML page from a proxy, say). Retryable for 5xx.
+    #[error("unexpected HTTP {status} from the token endpoint: {excerpt}")]
+    UnexpectedStatus {
+        /// The HTTP status.
+        status: u16,
+        /// The body's first characters.
+        excerpt: String,
+    },
+
+    /// A 2xx token response that is not a usable token (malformed JSON, no `access_token`,
+    /// a `token_type` other than Bearer). The body is not quoted: it may hold a token.
+    /// Not retryable without a change on the server.
+    #[error("unusable token response (HTTP {status}): {reason}")]
+    InvalidTokenResponse {
+        /// The HTTP status.
+        status: u16,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl Error {
+    /// Whether the same call may succeed if made again later.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Transport(e) => matches!(
+                e.kind(),
+                TransportKind::Connect | TransportKind::Timeout | TransportKind::ConnectionLost
+            ),
+            Error::UnexpectedStatus { status, .. } => *status == 429 || *status >= 500,
+            _ => false,
+        }
+    }
+}
+
+fn describe(description: &Option<String>) -> String {
+    description
+        .as_deref()
+        .map(|d| format!(" ({d})"))
+        .unwrap_or_default()
+}

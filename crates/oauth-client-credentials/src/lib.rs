@@ -1,0 +1,20 @@
+#![doc = include_str!("../README.md")]
+
+mod client;
+mod credentials;
+mod error;
+mod signing;
+mod token;
+
+pub use client::{Client, ClientBuilder, DEFAULT_LIFETIME, DEFAULT_REFRESH_MARGIN, Environment};
+pub use credentials::{AuthMethod, BasicCredentials, ClientId, ClientSecret, Credentials};
+pub use error::{Error, Result};
+pub use payauth_core::{
+    Clock, HttpRequest, HttpResponse, ManualClock, RetryPolicy, SharedClock, SystemClock,
+    TransportError, TransportKind,
+};
+pub use signing::{SignedParameters, SigningKey};
+pub use token::AccessToken;
+
+/// The shared plumbing (retry rules, HTTP types), for requests you build yourself.
+pub use payauth_core;

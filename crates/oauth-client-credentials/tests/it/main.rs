@@ -1,0 +1,12 @@
+//! Integration tests of `oauth-client-credentials` over real HTTP against the sandbox.
+
+// Helpers outside #[test] functions: a failed unwrap there is a failed test, as inside one.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod basic_modes;
+mod cache;
+mod errors;
+mod redaction;
+mod signing;
+mod support;
+mod tls;

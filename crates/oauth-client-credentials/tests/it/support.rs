@@ -1,0 +1,40 @@
+use oauth_client_credentials::{Client, ClientBuilder, Credentials, ManualClock, RetryPolicy};
+use payauth_sandbox::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox};
+
+/// A sandbox and a client sharing one manual clock.
+pub(crate) struct Env {
+    pub(crate) sandbox: Sandbox,
+    pub(crate) clock: ManualClock,
+}
+
+pub(crate) fn env() -> Env {
+    let clock = ManualClock::fixed();
+    let sandbox = Sandbox::builder().clock(clock.shared()).start().unwrap();
+    Env { sandbox, clock }
+}
+
+impl Env {
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.sandbox.url())
+    }
+
+    /// A builder for the default sandbox client, on the shared clock, failing fast.
+    pub(crate) fn builder(&self) -> ClientBuilder {
+        self.builder_for(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
+    }
+
+    pub(crate) fn builder_for(&self, id: &str, secret: &str) -> ClientBuilder {
+        Client::builder(Credentials::new(id, secret).unwrap())
+            .token_url(self.url("/api/token"))
+            .clock(self.clock.shared())
+            .retry(RetryPolicy::never())
+    }
+
+    pub(crate) fn client(&self) -> Client {
+        self.builder().build().unwrap()
+    }
+
+    pub(crate) fn token_requests(&self) -> u64 {
+        self.sandbox.counters().token_requests
+    }
+}
