@@ -199,6 +199,13 @@ pub(crate) fn static_gate(
 ) -> Result<(Workspace, Vec<Member>)> {
     let ws = Workspace::load(root)?;
     checks::check_workspace(&ws)?;
+    let order = select(&ws, selected)?;
+    Ok((ws, order))
+}
+
+/// The publish order restricted to `selected` (everything publishable when empty); a name that
+/// is not a publishable member is an error.
+fn select(ws: &Workspace, selected: &[String]) -> Result<Vec<Member>> {
     for name in selected {
         match ws.member(name) {
             None => return Err(format!("{name}: not a member of this workspace")),
@@ -210,13 +217,12 @@ pub(crate) fn static_gate(
             Some(_) => {}
         }
     }
-    let order: Vec<Member> = ws
+    Ok(ws
         .publish_order()?
         .into_iter()
         .filter(|m| selected.is_empty() || selected.contains(&m.name))
         .cloned()
-        .collect();
-    Ok((ws, order))
+        .collect())
 }
 
 fn tag_name(member: &Member) -> String {
