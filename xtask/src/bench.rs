@@ -18,6 +18,21 @@ struct Target {
 
 const TARGETS: &[Target] = &[
     Target {
+        key: "oauth.cached_bearer_vs_mutex_ratio",
+        max: 2.0,
+        what: "oauth: cached bearer() vs cloning a String behind a Mutex",
+    },
+    Target {
+        key: "oauth.call_vs_bare_ureq_ratio",
+        max: 1.10,
+        what: "oauth: authenticated call vs bare ureq with a fixed header (loopback)",
+    },
+    Target {
+        key: "oauth.token_requests_per_10k_calls",
+        max: 1.0,
+        what: "oauth: token requests per 10,000 calls over 32 threads in one lifetime",
+    },
+    Target {
         key: "card_encryption.rsa2048.default_vs_rsa_crate_ratio",
         max: 1.10,
         what: "card-encryption (default backend) vs bare rsa crate, RSA-2048",
@@ -42,6 +57,7 @@ const TARGETS: &[Target] = &[
 pub(crate) fn run() -> Result {
     let mut figures = Figures::new();
     card_encryption(&mut figures)?;
+    oauth(&mut figures)?;
 
     let dir = root().join("target/bench");
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
@@ -64,21 +80,16 @@ pub(crate) fn run() -> Result {
     }
 }
 
-fn card_encryption(figures: &mut Figures) -> Result {
-    println!("==> card-encryption: our API on both backends vs the bare rsa crate");
-    let output = capture(&mut cargo([
-        "bench",
-        "--quiet",
-        "-p",
-        "card-encryption",
-        "--features",
-        "aws-lc",
-        "--bench",
-        "encrypt",
-    ]))?;
+/// Runs one `harness = false` bench and collects its `name value` lines.
+fn run_bench(figures: &mut Figures, package: &str, bench: &str, features: &[&str]) -> Result {
+    let mut cmd = cargo(["bench", "--quiet", "-p", package, "--bench", bench]);
+    for feature in features {
+        cmd.args(["--features", feature]);
+    }
+    let output = capture(&mut cmd)?;
     if !output.status.success() {
         return Err(format!(
-            "card-encryption bench failed:\n{}",
+            "{package} bench {bench} failed:\n{}",
             String::from_utf8_lossy(&output.stderr)
         ));
     }
@@ -89,6 +100,30 @@ fn card_encryption(figures: &mut Figures) -> Result {
             }
         }
     }
+    Ok(())
+}
+
+fn figure(figures: &Figures, key: &str) -> Result<f64> {
+    figures
+        .get(key)
+        .copied()
+        .ok_or_else(|| format!("the bench printed no {key}"))
+}
+
+fn oauth(figures: &mut Figures) -> Result {
+    println!("==> oauth-client-credentials: token cache and calls vs references, on the sandbox");
+    run_bench(figures, "oauth-client-credentials", "oauth", &[])?;
+    let ratio = figure(figures, "oauth.cached_bearer_ns")?
+        / figure(figures, "oauth.mutex_string_clone_ns")?;
+    figures.insert("oauth.cached_bearer_vs_mutex_ratio".into(), ratio);
+    let ratio = figure(figures, "oauth.call_us")? / figure(figures, "oauth.bare_ureq_call_us")?;
+    figures.insert("oauth.call_vs_bare_ureq_ratio".into(), ratio);
+    Ok(())
+}
+
+fn card_encryption(figures: &mut Figures) -> Result {
+    println!("==> card-encryption: our API on both backends vs the bare rsa crate");
+    run_bench(figures, "card-encryption", "encrypt", &["aws-lc"])?;
 
     println!("==> OpenSSL public-key operation (openssl speed -seconds 2 rsa2048 rsa4096)");
     let verify_us = openssl_verify_us()?;

