@@ -73,6 +73,8 @@ pub(crate) fn run(args: &[String]) -> Result {
         return Ok(());
     }
     let options = Options::parse(args)?;
+    // A misspelt crate name should fail now, not after minutes of `cargo xtask test`.
+    select(&Workspace::load(&root())?, &options.crates)?;
     if options.execute {
         println!("release: EXECUTE: crates will be published to crates.io and tagged");
     } else {
