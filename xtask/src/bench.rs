@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::process::Command;
 
-use crate::process::{Result, capture, cargo, root};
+use crate::process::{Result, capture, cargo, has, root};
 
 type Figures = BTreeMap<String, f64>;
 
@@ -80,11 +80,27 @@ pub(crate) fn run() -> Result {
     }
 }
 
-/// Runs one `harness = false` bench and collects its `name value` lines.
-fn run_bench(figures: &mut Figures, package: &str, bench: &str, features: &[&str]) -> Result {
+/// Runs one `harness = false` bench and collects its `name value` lines. With `pin`, the bench
+/// binary (not the build) runs on one CPU when `taskset` is available.
+fn run_bench(
+    figures: &mut Figures,
+    package: &str,
+    bench: &str,
+    features: &[&str],
+    pin: bool,
+) -> Result {
     let mut cmd = cargo(["bench", "--quiet", "-p", package, "--bench", bench]);
     for feature in features {
         cmd.args(["--features", feature]);
+    }
+    if pin && has("taskset", &["-c", "0", "true"]) {
+        println!("    (bench binary pinned to CPU 0)");
+        cmd.args([
+            "--config",
+            "target.'cfg(all())'.runner = ['taskset', '-c', '0']",
+        ]);
+    } else if pin {
+        println!("    (taskset not found: unpinned, expect noisier ratios)");
     }
     let output = capture(&mut cmd)?;
     if !output.status.success() {
@@ -112,7 +128,7 @@ fn figure(figures: &Figures, key: &str) -> Result<f64> {
 
 fn oauth(figures: &mut Figures) -> Result {
     println!("==> oauth-client-credentials: token cache and calls vs references, on the sandbox");
-    run_bench(figures, "oauth-client-credentials", "oauth", &[])?;
+    run_bench(figures, "oauth-client-credentials", "oauth", &[], true)?;
     let ratio = figure(figures, "oauth.cached_bearer_ns")?
         / figure(figures, "oauth.mutex_string_clone_ns")?;
     figures.insert("oauth.cached_bearer_vs_mutex_ratio".into(), ratio);
@@ -123,7 +139,7 @@ fn oauth(figures: &mut Figures) -> Result {
 
 fn card_encryption(figures: &mut Figures) -> Result {
     println!("==> card-encryption: our API on both backends vs the bare rsa crate");
-    run_bench(figures, "card-encryption", "encrypt", &["aws-lc"])?;
+    run_bench(figures, "card-encryption", "encrypt", &["aws-lc"], false)?;
 
     println!("==> OpenSSL public-key operation (openssl speed -seconds 2 rsa2048 rsa4096)");
     let verify_us = openssl_verify_us()?;
@@ -133,12 +149,7 @@ fn card_encryption(figures: &mut Figures) -> Result {
             .get(&bits)
             .ok_or_else(|| format!("openssl speed printed no rsa{bits} line"))?;
         figures.insert(format!("{prefix}.openssl_verify_us"), openssl);
-        let get = |name: &str| {
-            figures
-                .get(&format!("{prefix}.{name}"))
-                .copied()
-                .ok_or_else(|| format!("the bench printed no {prefix}.{name}"))
-        };
+        let get = |name: &str| figure(figures, &format!("{prefix}.{name}"));
         let (ours, rsa_crate, aws_lc) = (
             get("ours_default_us")?,
             get("rsa_crate_us")?,

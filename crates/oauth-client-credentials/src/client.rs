@@ -147,7 +147,7 @@ impl Inner {
                 let response = self.http.send(&request)?;
                 if response.status() == 429 || response.status() >= 500 {
                     // Kept as the error so the verdict can read `Retry-After`.
-                    return Err(Failure::Status(response));
+                    return Err(Failure::Status(Box::new(response)));
                 }
                 Ok(response)
             },
@@ -190,7 +190,8 @@ impl Inner {
 
 enum Failure {
     Transport(payauth_core::TransportError),
-    Status(HttpResponse),
+    // Boxed: a response is large next to a transport error, and this travels in every Result.
+    Status(Box<HttpResponse>),
 }
 
 impl From<payauth_core::TransportError> for Failure {

@@ -121,10 +121,10 @@ impl Http {
     /// [`TransportError`] for anything that is not an HTTP response: insecure URL, connection,
     /// timeout, TLS, a lost connection, an over-limit body.
     pub fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
-        require_secure_url(&request.url)?;
+        let uri = secure_uri(&request.url)?;
         let mut builder = http::Request::builder()
             .method(request.method.as_http())
-            .uri(request.url.as_str());
+            .uri(uri);
         for (name, value) in &request.headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
@@ -133,13 +133,7 @@ impl Http {
         })?;
         let mut response = self.agent.run(built).map_err(TransportError::from_ureq)?;
         let status = response.status().as_u16();
-        let headers = response
-            .headers()
-            .iter()
-            .filter_map(|(name, value)| {
-                Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
-            })
-            .collect();
+        let headers = std::mem::take(response.headers_mut());
         let body = response
             .body_mut()
             .with_config()
@@ -287,13 +281,21 @@ impl fmt::Debug for HttpRequest {
 #[derive(Clone)]
 pub struct HttpResponse {
     status: u16,
-    headers: Vec<(String, String)>,
+    headers: http::HeaderMap,
     body: Vec<u8>,
 }
 
 impl HttpResponse {
     /// A response built by hand (tests, adapters for other HTTP stacks).
+    /// Headers whose name or value is not valid HTTP are left out.
     pub fn from_parts(status: u16, headers: Vec<(String, String)>, body: Vec<u8>) -> Self {
+        let headers = headers
+            .into_iter()
+            .filter_map(|(name, value)| {
+                let name = http::HeaderName::from_bytes(name.as_bytes()).ok()?;
+                Some((name, http::HeaderValue::from_str(&value).ok()?))
+            })
+            .collect();
         HttpResponse {
             status,
             headers,
@@ -311,12 +313,9 @@ impl HttpResponse {
         (200..300).contains(&self.status)
     }
 
-    /// The first value of header `name` (case-insensitive).
+    /// The first value of header `name` (case-insensitive), if it is text.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.get(name)?.to_str().ok()
     }
 
     /// The body.
@@ -332,7 +331,7 @@ impl HttpResponse {
 
 impl fmt::Debug for HttpResponse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+        let names: Vec<&str> = self.headers.keys().map(http::HeaderName::as_str).collect();
         f.debug_struct("HttpResponse")
             .field("status", &self.status)
             .field("headers", &names)
@@ -367,6 +366,10 @@ pub fn excerpt(body: &[u8], max_chars: usize) -> String {
 /// # Errors
 /// [`TransportKind::InsecureUrl`] or [`TransportKind::InvalidRequest`], naming the rule.
 pub fn require_secure_url(url: &str) -> Result<(), TransportError> {
+    secure_uri(url).map(drop)
+}
+
+fn secure_uri(url: &str) -> Result<http::Uri, TransportError> {
     let uri: http::Uri = url.parse().map_err(|_| {
         TransportError::new(TransportKind::InvalidRequest, "not a valid absolute URL")
     })?;
@@ -380,8 +383,8 @@ pub fn require_secure_url(url: &str) -> Result<(), TransportError> {
         ));
     }
     match uri.scheme_str() {
-        Some("https") => Ok(()),
-        Some("http") if is_loopback(authority.host()) => Ok(()),
+        Some("https") => Ok(uri),
+        Some("http") if is_loopback(authority.host()) => Ok(uri),
         Some("http") => Err(TransportError::new(
             TransportKind::InsecureUrl,
             "plain http:// is allowed only to loopback addresses; use https://",
