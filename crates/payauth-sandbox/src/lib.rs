@@ -1,9 +1,12 @@
 #![doc = include_str!("../README.md")]
 
+mod easypay;
 mod easypay_card;
 mod faults;
 mod http;
+mod numcheck;
 mod oauth;
+mod payroc;
 mod server;
 mod state;
 mod tls;
@@ -15,12 +18,15 @@ use std::sync::Arc;
 
 use payauth_core::{SharedClock, SystemClock};
 
+pub use easypay::EasyPayEmulator;
 pub use easypay_card::{CardKey, CardKeyError};
 pub use faults::Fault;
+pub use numcheck::NumCheckEmulator;
 pub use oauth::{
     BasicEncoding, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_DASHBOARD_USER,
     DEFAULT_SIGNING_SECRET, ExpiresIn, OAuthClient, OAuthEmulator,
 };
+pub use payroc::PayrocEmulator;
 pub use state::Counters;
 
 use server::Server;
@@ -104,6 +110,21 @@ impl Sandbox {
     pub fn oauth(&self) -> &OAuthEmulator {
         &self.shared.oauth
     }
+
+    /// The EasyPay REST emulator (under `/APIcardProcREST/v1.0.0/`).
+    pub fn easypay(&self) -> &EasyPayEmulator {
+        &self.shared.easypay
+    }
+
+    /// The NumCheck emulator (`/{lang}/init-call`, `/{lang}/get-call-info`).
+    pub fn numcheck(&self) -> &NumCheckEmulator {
+        &self.shared.numcheck
+    }
+
+    /// The Payroc emulator (identity `/authorize`, API under `/v1/`).
+    pub fn payroc(&self) -> &PayrocEmulator {
+        &self.shared.payroc
+    }
 }
 
 impl fmt::Debug for Sandbox {
@@ -144,6 +165,9 @@ impl SandboxBuilder {
             counters: CounterCells::default(),
             faults: faults::FaultScript::default(),
             oauth: OAuthEmulator::default(),
+            easypay: EasyPayEmulator::default(),
+            numcheck: NumCheckEmulator::default(),
+            payroc: PayrocEmulator::default(),
         });
         let tls_config = if self.tls {
             Some(tls::server_config()?)

@@ -5,32 +5,45 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use payauth_core::SharedClock;
 
+use crate::easypay::EasyPayEmulator;
 use crate::faults::FaultScript;
 use crate::http::{Request, Response};
+use crate::numcheck::NumCheckEmulator;
 use crate::oauth::OAuthEmulator;
+use crate::payroc::PayrocEmulator;
 
 pub(crate) struct Shared {
     pub(crate) clock: SharedClock,
     pub(crate) counters: CounterCells,
     pub(crate) faults: FaultScript,
     pub(crate) oauth: OAuthEmulator,
+    pub(crate) easypay: EasyPayEmulator,
+    pub(crate) numcheck: NumCheckEmulator,
+    pub(crate) payroc: PayrocEmulator,
 }
 
 impl Shared {
     /// Counts a request by route as it arrives, before any fault, so a test sees every attempt a
     /// client made, including those the fault script answered.
     pub(crate) fn arrived(&self, request: &Request) {
-        if self.oauth.is_token_path(request.path.trim_end_matches('/')) {
+        let path = request.path.trim_end_matches('/');
+        if self.oauth.is_token_path(path) {
             self.counters.token_request();
         }
+        self.easypay.arrived(request, path, self);
+        self.numcheck.arrived(request, path, self);
+        self.payroc.arrived(request, path, self);
     }
 
+    /// Each emulator owns distinct paths; the first that recognises the path answers.
     pub(crate) fn route(&self, request: &Request) -> Response {
         let path = request.path.trim_end_matches('/');
-        if let Some(response) = self.oauth.route(request, path, self) {
-            return response;
-        }
-        Response::not_found()
+        self.oauth
+            .route(request, path, self)
+            .or_else(|| self.easypay.route(request, path, self))
+            .or_else(|| self.numcheck.route(request, path, self))
+            .or_else(|| self.payroc.route(request, path, self))
+            .unwrap_or_else(Response::not_found)
     }
 }
 
@@ -52,6 +65,8 @@ pub struct Counters {
     pub auth_failures: u64,
     /// Sessions or resources created by a create call.
     pub sessions_created: u64,
+    /// Paid phone calls placed (NumCheck `init-call`).
+    pub calls_placed: u64,
 }
 
 #[derive(Default)]
@@ -62,6 +77,7 @@ pub(crate) struct CounterCells {
     auth_successes: AtomicU64,
     auth_failures: AtomicU64,
     sessions_created: AtomicU64,
+    calls_placed: AtomicU64,
 }
 
 impl CounterCells {
@@ -82,9 +98,12 @@ impl CounterCells {
         };
         cell.fetch_add(1, Ordering::SeqCst);
     }
-    #[allow(dead_code)]
     pub(crate) fn session_created(&self) {
         self.sessions_created.fetch_add(1, Ordering::SeqCst);
+    }
+    #[allow(dead_code)]
+    pub(crate) fn call_placed(&self) {
+        self.calls_placed.fetch_add(1, Ordering::SeqCst);
     }
 
     pub(crate) fn snapshot(&self) -> Counters {
@@ -95,6 +114,7 @@ impl CounterCells {
             auth_successes: self.auth_successes.load(Ordering::SeqCst),
             auth_failures: self.auth_failures.load(Ordering::SeqCst),
             sessions_created: self.sessions_created.load(Ordering::SeqCst),
+            calls_placed: self.calls_placed.load(Ordering::SeqCst),
         }
     }
 }
