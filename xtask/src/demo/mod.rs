@@ -8,13 +8,18 @@ use crate::process::Result;
 
 pub(crate) type DemoResult = std::result::Result<(), Box<dyn std::error::Error>>;
 
+/// A crate's demo: its name and its flow.
+type Flow = (&'static str, fn() -> DemoResult);
+
+/// In the order a reader meets the crates in the README.
+const FLOWS: &[Flow] = &[
+    ("card-encryption", card::run),
+    ("oauth-client-credentials", oauth::run),
+];
+
 pub(crate) fn run() -> Result {
     println!("payauth demo: every crate's flow against the in-process sandbox\n");
-    let flows: [(&str, fn() -> DemoResult); 2] = [
-        ("card-encryption", card::run),
-        ("oauth-client-credentials", oauth::run),
-    ];
-    for (name, flow) in flows {
+    for (name, flow) in FLOWS {
         flow().map_err(|e| format!("{name} demo failed: {e}"))?;
     }
     println!("\ndemo finished: every flow succeeded");
