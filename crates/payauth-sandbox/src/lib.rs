@@ -26,7 +26,7 @@ pub use oauth::{
     BasicEncoding, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_DASHBOARD_USER,
     DEFAULT_SIGNING_SECRET, ExpiresIn, OAuthClient, OAuthEmulator,
 };
-pub use payroc::PayrocEmulator;
+pub use payroc::{DEFAULT_PAYROC_API_KEY, PayrocEmulator, SessionAttempt};
 pub use state::Counters;
 
 use server::Server;

@@ -1,0 +1,438 @@
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use payauth_core::{
+    CredentialCell, Expiring, Http, HttpConfig, HttpRequest, HttpResponse, Idempotency,
+    RetryPolicy, SharedClock, SystemClock, TransportError, require_secure_url, status_verdict,
+    transport_verdict,
+};
+
+use crate::error::{Error, Result};
+use crate::problem::parse_problem;
+use crate::request::{ApiKey, IdempotencyKey, LibVersion, SessionRequest};
+use crate::session::{HostedFieldsSession, parse_session};
+use crate::token::{BearerToken, TokenData, parse_token};
+
+/// Default refresh-ahead margin: the Bearer token is replaced 120 s before it expires, as
+/// Payroc's own SDKs do.
+pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(120);
+
+/// Payroc's environments. Test and production have different API keys and different Hosted
+/// Fields library versions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Environment {
+    /// The test environment (UAT).
+    Uat,
+    /// Production.
+    Production,
+}
+
+impl Environment {
+    /// The identity service's token endpoint.
+    pub fn identity_url(self) -> &'static str {
+        match self {
+            Environment::Uat => "https://identity.uat.payroc.com/authorize",
+            Environment::Production => "https://identity.payroc.com/authorize",
+        }
+    }
+
+    /// The API base URL, without a trailing slash.
+    pub fn api_base(self) -> &'static str {
+        match self {
+            Environment::Uat => "https://api.uat.payroc.com/v1",
+            Environment::Production => "https://api.payroc.com/v1",
+        }
+    }
+
+    /// The Hosted Fields library version known to be current in this environment when this
+    /// crate was released (UAT `1.7.0.261457`, production `1.7.0.261471`). Set your own with
+    /// [`ClientBuilder::lib_version`] when your pages load another.
+    pub fn lib_version(self) -> LibVersion {
+        let version = match self {
+            Environment::Uat => "1.7.0.261457",
+            Environment::Production => "1.7.0.261471",
+        };
+        LibVersion(version.to_owned())
+    }
+}
+
+/// A Payroc client: one cached Bearer token for all threads, and Hosted Fields sessions created
+/// exactly once per request however the network behaves. Cheap to clone (an `Arc`),
+/// `Send + Sync`: build one per API key and share it.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: Http,
+    identity_url: String,
+    api_base: String,
+    lib_version: LibVersion,
+    api_key: ApiKey,
+    cell: CredentialCell<TokenData, Error>,
+    clock: SharedClock,
+    retry: RetryPolicy,
+}
+
+impl Client {
+    /// Starts a builder for `api_key`.
+    pub fn builder(api_key: ApiKey) -> ClientBuilder {
+        ClientBuilder {
+            api_key,
+            environment: None,
+            identity_url: None,
+            api_base: None,
+            lib_version: None,
+            margin: DEFAULT_REFRESH_MARGIN,
+            clock: None,
+            http: HttpConfig::new(concat!(
+                env!("CARGO_PKG_NAME"),
+                "/",
+                env!("CARGO_PKG_VERSION")
+            )),
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// A valid Bearer token: the cached one, or a new one from `/authorize` when it is missing,
+    /// expired or inside the refresh margin. However many threads ask at once, one fetches (see
+    /// [`payauth_core::CredentialCell`]).
+    ///
+    /// # Errors
+    /// [`Error::Problem`] when the identity service refuses the key (`NotAuthorized`),
+    /// [`Error::Transport`], or an unusable answer. Transport failures, 408, 429 and 5xx are
+    /// retried first with the client's [`RetryPolicy`]; other statuses never are.
+    pub fn bearer(&self) -> Result<BearerToken> {
+        let inner = &self.inner;
+        let data = inner.cell.get(|| inner.fetch_token())?;
+        Ok(BearerToken { inner: data })
+    }
+
+    /// Drops `token` from the cache if it is still the current one; returns whether it did.
+    /// For a 401 on a request you sent yourself; [`create_session`](Self::create_session) does
+    /// this on its own.
+    pub fn invalidate(&self, token: &BearerToken) -> bool {
+        self.inner.cell.invalidate(&token.inner)
+    }
+
+    /// Creates a Hosted Fields session token: `POST
+    /// {api}/processing-terminals/{id}/hosted-fields-sessions`. Call it for every page load.
+    ///
+    /// One idempotency key (the request's, or a fresh UUID v4) is used for every attempt, so
+    /// Payroc creates at most one session whatever is retried:
+    /// - transport failures (connect, timeout, reset), 408, 429 (after `Retry-After`) and 5xx are
+    ///   retried with the client's [`RetryPolicy`];
+    /// - a 401 drops the cached Bearer token, fetches one new token and sends again, once;
+    /// - a 409 (key in use with a different request) and any other 4xx are returned at once.
+    ///
+    /// # Errors
+    /// [`Error::Problem`] with Payroc's problem details, [`Error::Transport`] when the last
+    /// attempt got no answer, [`Error::UnexpectedResponse`], [`Error::InvalidResponse`], and the
+    /// errors of [`bearer`](Self::bearer).
+    pub fn create_session(&self, request: &SessionRequest) -> Result<HostedFieldsSession> {
+        let inner = &self.inner;
+        let key = match request.idempotency_key {
+            Some(key) => key,
+            None => IdempotencyKey::generate()?,
+        };
+        let http_request = inner.session_request(request, key)?;
+        let mut reauthorized = false;
+        let outcome = inner.retry.run(
+            inner.clock.as_ref(),
+            |_| self.send_authorized(&http_request, &mut reauthorized),
+            |failure| match failure {
+                // The idempotency key makes a repeat harmless: Payroc answers it with the
+                // original result instead of acting again.
+                Failure::Transport(e) => transport_verdict(e, Idempotency::Idempotent),
+                Failure::Status(r) => status_verdict(r, Idempotency::Idempotent, inner.clock.now()),
+                Failure::Final(_) => payauth_core::Verdict::Stop,
+            },
+        );
+        match outcome {
+            Ok(response) => parse_session(&response, &request.terminal, key),
+            Err(failure) => Err(failure.into_error()),
+        }
+    }
+
+    /// One attempt: the cached token, and on the first 401 of this logical request one new
+    /// token and one more send, at once (a rejected token is not a reason to back off).
+    fn send_authorized(
+        &self,
+        request: &HttpRequest,
+        reauthorized: &mut bool,
+    ) -> std::result::Result<HttpResponse, Failure> {
+        let mut request = request.clone();
+        let mut token = self.bearer().map_err(Failure::Final)?;
+        loop {
+            request.set_header("authorization", token.header_value());
+            let response = self.inner.http.send(&request)?;
+            if response.is_success() {
+                return Ok(response);
+            }
+            if response.status() == 401 && !*reauthorized {
+                *reauthorized = true;
+                self.invalidate(&token);
+                token = self.bearer().map_err(Failure::Final)?;
+                continue;
+            }
+            return Err(Failure::Status(Box::new(response)));
+        }
+    }
+
+    /// The HTTP agent, for other Payroc requests you build yourself (with
+    /// [`bearer`](Self::bearer)).
+    pub fn http(&self) -> &Http {
+        &self.inner.http
+    }
+
+    /// The API base URL the client uses, without a trailing slash.
+    pub fn api_base(&self) -> &str {
+        &self.inner.api_base
+    }
+
+    /// The `libVersion` sent when a request names none.
+    pub fn lib_version(&self) -> &LibVersion {
+        &self.inner.lib_version
+    }
+}
+
+impl Inner {
+    fn fetch_token(&self) -> Result<Expiring<TokenData>> {
+        // No body: the key is the whole request.
+        let request = HttpRequest::post(&self.identity_url)
+            .header("accept", "application/json")
+            .header("x-api-key", self.api_key.expose());
+        let response = self.retry.run(
+            self.clock.as_ref(),
+            |_| {
+                let response = self.http.send(&request)?;
+                if response.is_success() {
+                    Ok(response)
+                } else {
+                    Err(Failure::Status(Box::new(response)))
+                }
+            },
+            |failure| match failure {
+                // Asking for a token twice is harmless.
+                Failure::Transport(e) => transport_verdict(e, Idempotency::Idempotent),
+                Failure::Status(r) => status_verdict(r, Idempotency::Idempotent, self.clock.now()),
+                Failure::Final(_) => payauth_core::Verdict::Stop,
+            },
+        );
+        let response = response.map_err(Failure::into_error)?;
+        let data = parse_token(&response, self.clock.now())?;
+        let expires_at = data.expires_at;
+        Ok(Expiring {
+            value: data,
+            expires_at,
+        })
+    }
+
+    fn session_request(
+        &self,
+        request: &SessionRequest,
+        key: IdempotencyKey,
+    ) -> Result<HttpRequest> {
+        let lib_version = request.lib_version.as_ref().unwrap_or(&self.lib_version);
+        let mut body = serde_json::Map::new();
+        body.insert("libVersion".into(), lib_version.as_str().into());
+        body.insert("scenario".into(), request.scenario.as_str().into());
+        if let Some(id) = &request.secure_token_id {
+            body.insert("secureTokenId".into(), id.as_str().into());
+        }
+        let body = serde_json::to_vec(&body).map_err(|_| Error::InvalidInput {
+            field: "session_request",
+            rule: "could not be encoded as JSON",
+        })?;
+        let url = format!(
+            "{}/processing-terminals/{}/hosted-fields-sessions",
+            self.api_base, request.terminal
+        );
+        Ok(HttpRequest::post(url)
+            .header("accept", "application/json")
+            .header("idempotency-key", key.to_string())
+            .body("application/json", body))
+    }
+}
+
+/// Why an attempt did not produce a success, kept whole so the retry verdict can read the
+/// status and `Retry-After`.
+enum Failure {
+    Transport(TransportError),
+    // Boxed: a response is large next to the other variants, and this travels in every Result.
+    Status(Box<HttpResponse>),
+    /// Not retried here: a token fetch that already ran its own retries.
+    Final(Error),
+}
+
+impl Failure {
+    fn into_error(self) -> Error {
+        match self {
+            Failure::Transport(e) => Error::Transport(e),
+            Failure::Status(response) => parse_problem(&response),
+            Failure::Final(e) => e,
+        }
+    }
+}
+
+impl From<TransportError> for Failure {
+    fn from(e: TransportError) -> Self {
+        Failure::Transport(e)
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("identity_url", &self.inner.identity_url)
+            .field("api_base", &self.inner.api_base)
+            .field("lib_version", &self.inner.lib_version)
+            .field("api_key", &self.inner.api_key)
+            .field("cache", &self.inner.cell)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Settings for a [`Client`].
+pub struct ClientBuilder {
+    api_key: ApiKey,
+    environment: Option<Environment>,
+    identity_url: Option<String>,
+    api_base: Option<String>,
+    lib_version: Option<LibVersion>,
+    margin: Duration,
+    clock: Option<SharedClock>,
+    http: HttpConfig,
+    retry: RetryPolicy,
+}
+
+impl ClientBuilder {
+    /// Uses an environment's identity URL, API base and current `libVersion`. Any of them can
+    /// still be overridden.
+    pub fn environment(mut self, environment: Environment) -> Self {
+        self.environment = Some(environment);
+        self
+    }
+
+    /// Uses this token endpoint (`https://`, or `http://` to loopback only), such as
+    /// `https://identity.uat.payroc.com/authorize`.
+    pub fn identity_url(mut self, url: impl Into<String>) -> Self {
+        self.identity_url = Some(url.into());
+        self
+    }
+
+    /// Uses this API base (`https://`, or `http://` to loopback only), such as
+    /// `https://api.uat.payroc.com/v1`. A trailing slash is ignored.
+    pub fn api_base(mut self, url: impl Into<String>) -> Self {
+        self.api_base = Some(url.into());
+        self
+    }
+
+    /// The `libVersion` sent when a request names none; default the environment's.
+    pub fn lib_version(mut self, version: LibVersion) -> Self {
+        self.lib_version = Some(version);
+        self
+    }
+
+    /// Replace the Bearer token this long before it expires; default 120 s. Capped at half the
+    /// token's lifetime.
+    pub fn refresh_margin(mut self, margin: Duration) -> Self {
+        self.margin = margin;
+        self
+    }
+
+    /// Retries of token and session requests (transport failures, 408, 429, 5xx; never another
+    /// 4xx). Default: [`RetryPolicy::default`] (3 attempts); [`RetryPolicy::never`] to fail
+    /// fast. The one new token after a 401 is not counted as a retry.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Time allowed for each phase of an exchange (send, wait for the response, read it);
+    /// default 30 s.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.http = self.http.timeout(timeout);
+        self
+    }
+
+    /// Time allowed to connect; default 10 s.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.http = self.http.connect_timeout(timeout);
+        self
+    }
+
+    /// Trusts this root certificate (DER) instead of the public roots (a private CA, the
+    /// sandbox's test CA).
+    pub fn trust_root(mut self, der: impl Into<Vec<u8>>) -> Self {
+        self.http = self.http.trust_root(der);
+        self
+    }
+
+    /// The clock for token expiry and retry waits; default the system clock.
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Builds the client. Nothing is sent until the first token is needed.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when an identity URL, API base or `libVersion` is neither set
+    /// nor given by an environment; [`Error::Transport`] for an insecure or malformed URL.
+    pub fn build(self) -> Result<Client> {
+        let env = self.environment;
+        let identity_url = self
+            .identity_url
+            .or_else(|| env.map(|e| e.identity_url().to_owned()))
+            .ok_or(Error::InvalidInput {
+                field: "identity_url",
+                rule: "set an environment or an identity URL",
+            })?;
+        let api_base = self
+            .api_base
+            .or_else(|| env.map(|e| e.api_base().to_owned()))
+            .ok_or(Error::InvalidInput {
+                field: "api_base",
+                rule: "set an environment or an API base URL",
+            })?;
+        let api_base = api_base.trim_end_matches('/').to_owned();
+        let lib_version = self
+            .lib_version
+            .or_else(|| env.map(Environment::lib_version))
+            .ok_or(Error::InvalidInput {
+                field: "lib_version",
+                rule: "set an environment or a default libVersion",
+            })?;
+        require_secure_url(&identity_url)?;
+        require_secure_url(&api_base)?;
+        let clock = self.clock.unwrap_or_else(SystemClock::shared);
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http: self.http.build(),
+                identity_url,
+                api_base,
+                lib_version,
+                api_key: self.api_key,
+                cell: CredentialCell::new(Arc::clone(&clock), self.margin),
+                clock,
+                retry: self.retry,
+            }),
+        })
+    }
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("environment", &self.environment)
+            .field("identity_url", &self.identity_url)
+            .field("api_base", &self.api_base)
+            .field("lib_version", &self.lib_version)
+            .field("api_key", &self.api_key)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,93 @@
+use payauth_core::{TransportError, TransportKind};
+
+use crate::problem::Problem;
+
+/// The result type of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong. No variant carries the API key, a Bearer token or a session
+/// token. Each variant says whether calling again can help.
+///
+/// By the time a [`Client`](crate::Client) call returns one of these, the retries it makes itself
+/// (transport failures, 408, 429, 5xx, one new token after a 401) are spent. To try again later
+/// without risking a second session, pass the same
+/// [`IdempotencyKey`](crate::IdempotencyKey) in the request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A value given to a constructor, request or builder broke a rule. Nothing was sent. Not
+    /// retryable: fix the input.
+    #[error("invalid {field}: {rule}")]
+    InvalidInput {
+        /// The field or setting.
+        field: &'static str,
+        /// The rule it broke.
+        rule: &'static str,
+    },
+
+    /// No HTTP response (connect, timeout, TLS, lost connection, oversized body). Retrying can
+    /// help for connection failures and timeouts; [`TransportError::kind`] tells which, and
+    /// [`TransportError::may_have_reached_server`] whether the server may have acted.
+    #[error("transport: {0}")]
+    Transport(#[from] TransportError),
+
+    /// Payroc answered with RFC 7807 problem details. Branch on [`Problem::kind`] and
+    /// [`Problem::status`], never on the text. Retryable for 408, 429 and 5xx.
+    #[error("{0}")]
+    Problem(Box<Problem>),
+
+    /// An error status with a body that is not problem details (an HTML page from a proxy, say):
+    /// the status and the body's first characters. Retryable for 408, 429 and 5xx.
+    #[error("unexpected HTTP {status}: {excerpt}")]
+    UnexpectedResponse {
+        /// The HTTP status.
+        status: u16,
+        /// The body's first characters, control characters blanked.
+        excerpt: String,
+    },
+
+    /// A success status whose body is not what Payroc documents (malformed JSON, no token, an
+    /// unreadable `expiresAt`). The body is not quoted: it may hold a token. Not retryable
+    /// without a change on the server.
+    #[error("unusable response (HTTP {status}): {reason}")]
+    InvalidResponse {
+        /// The HTTP status.
+        status: u16,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+}
+
+impl Error {
+    /// Whether the same call may succeed if made again later (with the same idempotency key,
+    /// for a session).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Transport(e) => matches!(
+                e.kind(),
+                TransportKind::Connect | TransportKind::Timeout | TransportKind::ConnectionLost
+            ),
+            Error::Problem(problem) => retryable_status(problem.status()),
+            Error::UnexpectedResponse { status, .. } => retryable_status(*status),
+            Error::InvalidInput { .. } | Error::InvalidResponse { .. } => false,
+        }
+    }
+
+    /// The problem details, when Payroc sent them.
+    pub fn problem(&self) -> Option<&Problem> {
+        match self {
+            Error::Problem(problem) => Some(problem),
+            _ => None,
+        }
+    }
+}
+
+fn retryable_status(status: u16) -> bool {
+    status == 408 || status == 429 || status >= 500
+}
+
+impl From<Problem> for Error {
+    fn from(problem: Problem) -> Self {
+        Error::Problem(Box::new(problem))
+    }
+}

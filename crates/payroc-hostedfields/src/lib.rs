@@ -1,0 +1,28 @@
+#![doc = include_str!("../README.md")]
+
+mod client;
+mod error;
+mod problem;
+mod request;
+mod session;
+mod token;
+
+pub use client::{Client, ClientBuilder, DEFAULT_REFRESH_MARGIN, Environment};
+pub use error::{Error, Result};
+pub use payauth_core::{
+    Clock, Http, HttpRequest, HttpResponse, ManualClock, RetryPolicy, SharedClock, SystemClock,
+    TransportError, TransportKind,
+};
+pub use problem::{Link, Problem, ProblemError, ProblemKind};
+pub use request::{
+    ApiKey, IdempotencyKey, LibVersion, Scenario, SecureTokenId, SessionRequest, TerminalId,
+};
+pub use session::{HostedFieldsSession, SessionToken};
+pub use token::{BearerToken, DEFAULT_LIFETIME};
+
+/// The shared plumbing (retry rules, HTTP types), for requests you build yourself.
+pub use payauth_core;
+/// The date and time types of [`HostedFieldsSession::expires_at`].
+pub use time;
+/// The UUID type behind [`IdempotencyKey`].
+pub use uuid;

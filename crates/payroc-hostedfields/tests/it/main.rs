@@ -1,0 +1,3 @@
+//! payroc-hostedfields integration tests.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
