@@ -1,3 +1,11 @@
-//! payroc-hostedfields integration tests.
+//! payroc-hostedfields against the sandbox's Payroc emulator, over real HTTP.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod cache;
+mod errors;
+mod redaction;
+mod retries;
+mod support;
+mod tls;
+mod validation;
