@@ -21,7 +21,7 @@ use payauth_core::{SharedClock, SystemClock};
 pub use easypay::EasyPayEmulator;
 pub use easypay_card::{CardKey, CardKeyError};
 pub use faults::Fault;
-pub use numcheck::NumCheckEmulator;
+pub use numcheck::{DEFAULT_NUMCHECK_SECRET, NumCheckEmulator};
 pub use oauth::{
     BasicEncoding, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_DASHBOARD_USER,
     DEFAULT_SIGNING_SECRET, ExpiresIn, OAuthClient, OAuthEmulator,

@@ -101,7 +101,6 @@ impl CounterCells {
     pub(crate) fn session_created(&self) {
         self.sessions_created.fetch_add(1, Ordering::SeqCst);
     }
-    #[allow(dead_code)]
     pub(crate) fn call_placed(&self) {
         self.calls_placed.fetch_add(1, Ordering::SeqCst);
     }

@@ -2,6 +2,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod numcheck;
+
 use std::time::Duration;
 
 use base64::Engine as _;

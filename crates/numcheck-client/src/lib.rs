@@ -1,0 +1,25 @@
+#![doc = include_str!("../README.md")]
+
+mod call;
+mod client;
+mod error;
+mod input;
+mod verification;
+
+pub use call::{Call, CallStatus};
+pub use client::{
+    Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_LANGUAGE, DEFAULT_POLL_INITIAL,
+    DEFAULT_POLL_MAX,
+};
+pub use error::{Error, Result};
+pub use input::{Description, Phone, ServiceSecret};
+pub use payauth_core::{
+    Clock, ManualClock, RetryPolicy, SharedClock, SystemClock, TransportError, TransportKind,
+};
+pub use verification::{
+    DEFAULT_MAX_ATTEMPTS, DEFAULT_TTL, Outcome, PendingVerification, VerificationKey,
+    VerificationPolicy,
+};
+
+/// The shared plumbing (retry rules, HTTP types).
+pub use payauth_core;

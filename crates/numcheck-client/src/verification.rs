@@ -1,0 +1,293 @@
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::digest::KeyInit;
+use hmac::{Hmac, Mac as _};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use crate::call::{Call, valid_call_id};
+use crate::error::{Error, Result};
+
+/// Separates this MAC from any other use of the application's key.
+const DOMAIN: &[u8] = b"numcheck-client/v1";
+const MAC_BYTES: usize = 32;
+
+/// Default number of codes a user may try: 5, as Twilio Verify allows.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
+/// Default lifetime of a pending verification: 5 minutes.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
+
+/// The application's secret for [`PendingVerification`]: at least 32 random bytes, kept out of
+/// the session store (configuration, a secrets manager). Never shown by `Debug`. Cheap to clone
+/// and `Send + Sync`.
+///
+/// Rotating it invalidates the verifications pending at that moment: their codes no longer
+/// match.
+#[derive(Clone)]
+pub struct VerificationKey(Hmac<Sha256>);
+
+impl VerificationKey {
+    /// Takes the key bytes. Only HMAC-SHA256's keyed state is kept, not the bytes.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for fewer than 32 bytes.
+    pub fn new(bytes: impl AsRef<[u8]>) -> Result<Self> {
+        let invalid = |rule| Error::InvalidInput {
+            field: "verification key",
+            rule,
+        };
+        let bytes = bytes.as_ref();
+        if bytes.len() < 32 {
+            return Err(invalid("must be at least 32 bytes"));
+        }
+        let keyed = <Hmac<Sha256> as KeyInit>::new_from_slice(bytes)
+            .map_err(|_| invalid("is not a usable HMAC-SHA256 key"))?;
+        Ok(VerificationKey(keyed))
+    }
+
+    fn mac(&self, call_id: &str, code: &str) -> Hmac<Sha256> {
+        let mut mac = self.0.clone();
+        // Length-prefixed, so no (call id, code) pair can collide with another.
+        mac.update(DOMAIN);
+        mac.update(&(call_id.len() as u64).to_be_bytes());
+        mac.update(call_id.as_bytes());
+        mac.update(code.as_bytes());
+        mac
+    }
+}
+
+impl fmt::Debug for VerificationKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("VerificationKey([redacted])")
+    }
+}
+
+/// How many codes a user may try, and for how long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerificationPolicy {
+    max_attempts: u32,
+    ttl: Duration,
+}
+
+impl Default for VerificationPolicy {
+    fn default() -> Self {
+        VerificationPolicy {
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
+            ttl: DEFAULT_TTL,
+        }
+    }
+}
+
+impl VerificationPolicy {
+    /// Codes a user may try (at least 1); default 5.
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// How long after creation a code is accepted; default 5 minutes.
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+}
+
+/// The result of [`PendingVerification::verify`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// The code is right. The verification is now used up.
+    Verified,
+    /// The code is wrong; the user may try `attempts_left` more times (0: that was the last).
+    Wrong {
+        /// Attempts remaining.
+        attempts_left: u32,
+    },
+    /// The verification expired before this attempt; start a new call.
+    Expired,
+    /// Every attempt has been used; start a new call.
+    TooManyAttempts,
+    /// The verification already succeeded once; a code is accepted only once, so this attempt
+    /// proves nothing.
+    AlreadyUsed,
+}
+
+impl Outcome {
+    /// Whether the user proved they received the call. `true` for [`Outcome::Verified`] only.
+    pub fn is_verified(self) -> bool {
+        self == Outcome::Verified
+    }
+}
+
+/// A code waiting for the user, to keep in the session between the request that placed the call
+/// and the ones that submit digits.
+///
+/// It serialises (serde) to a small object holding the call id, a keyed hash of the code
+/// (HMAC-SHA256 under a [`VerificationKey`] only the application holds), the attempts left and
+/// the expiry. Someone who reads the session store learns nothing that helps them verify:
+/// without the key, the hash cannot be checked against the 10,000 possible codes.
+///
+/// The state does not protect itself from being **replaced**: whoever can write an older copy
+/// back resets the attempt counter. Keep it server-side (a session store the user cannot write),
+/// not in a cookie the user holds.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "Stored", into = "Stored")]
+pub struct PendingVerification {
+    call_id: String,
+    mac: [u8; MAC_BYTES],
+    attempts_left: u32,
+    expires_at: u64,
+    used: bool,
+}
+
+/// The serialised form: field names are part of the stored format; change them only with a new
+/// domain version.
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    call_id: String,
+    mac: String,
+    attempts_left: u32,
+    expires_at: u64,
+    used: bool,
+}
+
+impl PendingVerification {
+    /// Starts a verification of `call`'s code, as of `now` (take it from the client's clock:
+    /// [`Client::now`](crate::Client::now)).
+    pub fn new(
+        call: &Call,
+        key: &VerificationKey,
+        now: SystemTime,
+        policy: VerificationPolicy,
+    ) -> Self {
+        let mac = key.mac(call.id(), call.code()).finalize().into_bytes();
+        PendingVerification {
+            call_id: call.id().to_owned(),
+            mac: mac.into(),
+            attempts_left: policy.max_attempts,
+            expires_at: unix_secs(now).saturating_add(policy.ttl.as_secs()),
+            used: false,
+        }
+    }
+
+    /// Checks the digits the user typed, in constant time, and records the attempt.
+    ///
+    /// Checks run in this order: already used, expired, out of attempts, then the input. An
+    /// input that is not exactly 4 ASCII digits once surrounding whitespace is trimmed (`"12a4"`,
+    /// `"123"`) is an error and **costs no attempt**: it cannot be the code, so refusing it leaks
+    /// nothing, and a typo in the form should not lock the user out.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for input that is not 4 digits.
+    pub fn verify(
+        &mut self,
+        input: &str,
+        key: &VerificationKey,
+        now: SystemTime,
+    ) -> Result<Outcome> {
+        if self.used {
+            return Ok(Outcome::AlreadyUsed);
+        }
+        if unix_secs(now) >= self.expires_at {
+            return Ok(Outcome::Expired);
+        }
+        if self.attempts_left == 0 {
+            return Ok(Outcome::TooManyAttempts);
+        }
+        let input = input.trim();
+        if input.len() != 4 || !input.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Error::InvalidInput {
+                field: "code",
+                rule: "must be exactly 4 digits",
+            });
+        }
+        self.attempts_left -= 1;
+        if key
+            .mac(&self.call_id, input)
+            .verify_slice(&self.mac)
+            .is_ok()
+        {
+            self.used = true;
+            return Ok(Outcome::Verified);
+        }
+        Ok(Outcome::Wrong {
+            attempts_left: self.attempts_left,
+        })
+    }
+
+    /// The call this verification belongs to.
+    pub fn call_id(&self) -> &str {
+        &self.call_id
+    }
+
+    /// Codes the user may still try.
+    pub fn attempts_left(&self) -> u32 {
+        self.attempts_left
+    }
+
+    /// When the code stops being accepted (whole seconds).
+    pub fn expires_at(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(self.expires_at)
+    }
+
+    /// Whether the code has been verified already.
+    pub fn is_used(&self) -> bool {
+        self.used
+    }
+}
+
+impl fmt::Debug for PendingVerification {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PendingVerification")
+            .field("call_id", &self.call_id)
+            .field("attempts_left", &self.attempts_left)
+            .field("expires_at_unix", &self.expires_at)
+            .field("used", &self.used)
+            .finish_non_exhaustive()
+    }
+}
+
+impl From<PendingVerification> for Stored {
+    fn from(p: PendingVerification) -> Self {
+        Stored {
+            call_id: p.call_id,
+            mac: URL_SAFE_NO_PAD.encode(p.mac),
+            attempts_left: p.attempts_left,
+            expires_at: p.expires_at,
+            used: p.used,
+        }
+    }
+}
+
+impl TryFrom<Stored> for PendingVerification {
+    type Error = Error;
+
+    fn try_from(s: Stored) -> Result<Self> {
+        let invalid = |rule| Error::InvalidInput {
+            field: "stored verification",
+            rule,
+        };
+        if !valid_call_id(&s.call_id) {
+            return Err(invalid("call_id must be 1 to 64 visible ASCII characters"));
+        }
+        let mac = URL_SAFE_NO_PAD
+            .decode(&s.mac)
+            .ok()
+            .and_then(|bytes| <[u8; MAC_BYTES]>::try_from(bytes).ok())
+            .ok_or_else(|| invalid("mac must be 32 bytes in unpadded base64url"))?;
+        Ok(PendingVerification {
+            call_id: s.call_id,
+            mac,
+            attempts_left: s.attempts_left,
+            expires_at: s.expires_at,
+            used: s.used,
+        })
+    }
+}
+
+fn unix_secs(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}

@@ -1,0 +1,170 @@
+//! The code check: constant-time, attempt-limited, expiring, and stored without the code.
+
+use std::time::Duration;
+
+use numcheck_client::{
+    Clock as _, Error, Outcome, PendingVerification, VerificationKey, VerificationPolicy,
+};
+
+use crate::support::{env, key, pending};
+
+#[test]
+fn wrong_codes_until_the_limit() {
+    let env = env();
+    let call = env.call();
+    let policy = VerificationPolicy::default().max_attempts(3);
+    let mut pending = PendingVerification::new(&call, &key(), env.clock.now(), policy);
+    let now = env.clock.now();
+    for left in [2, 1, 0] {
+        assert_eq!(
+            pending.verify("1111", &key(), now).unwrap(),
+            Outcome::Wrong {
+                attempts_left: left
+            }
+        );
+    }
+    // Even the right code is refused now.
+    assert_eq!(
+        pending.verify(call.code(), &key(), now).unwrap(),
+        Outcome::TooManyAttempts
+    );
+    assert_eq!(pending.attempts_left(), 0);
+}
+
+#[test]
+fn five_attempts_by_default_and_malformed_input_costs_none() {
+    let env = env();
+    let call = env.call();
+    let mut pending = pending(&env, &call);
+    let now = env.clock.now();
+    assert_eq!(pending.attempts_left(), 5);
+    for input in ["", "123", "12345", "12a4", "١٢٣٤", "4 953"] {
+        let err = pending.verify(input, &key(), now).unwrap_err();
+        assert_eq!(
+            err,
+            Error::InvalidInput {
+                field: "code",
+                rule: "must be exactly 4 digits"
+            }
+        );
+    }
+    assert_eq!(pending.attempts_left(), 5);
+    assert_eq!(
+        pending.verify("0000", &key(), now).unwrap(),
+        Outcome::Wrong { attempts_left: 4 }
+    );
+    assert_eq!(
+        pending.verify("4953", &key(), now).unwrap(),
+        Outcome::Verified
+    );
+}
+
+#[test]
+fn a_code_is_accepted_once() {
+    let env = env();
+    let call = env.call();
+    let mut pending = pending(&env, &call);
+    let now = env.clock.now();
+    assert_eq!(
+        pending.verify("4953", &key(), now).unwrap(),
+        Outcome::Verified
+    );
+    assert!(pending.is_used());
+    let again = pending.verify("4953", &key(), now).unwrap();
+    assert_eq!(again, Outcome::AlreadyUsed);
+    assert!(!again.is_verified());
+}
+
+#[test]
+fn expiry_by_the_clock() {
+    let env = env();
+    let call = env.call();
+    let mut pending = pending(&env, &call);
+    assert_eq!(
+        pending.expires_at(),
+        env.clock.now() + Duration::from_secs(300)
+    );
+    env.clock.advance(Duration::from_secs(299));
+    assert_eq!(
+        pending.verify("0000", &key(), env.clock.now()).unwrap(),
+        Outcome::Wrong { attempts_left: 4 }
+    );
+    env.clock.advance(Duration::from_secs(1));
+    assert_eq!(
+        pending.verify("4953", &key(), env.clock.now()).unwrap(),
+        Outcome::Expired
+    );
+    let short = VerificationPolicy::default().ttl(Duration::from_secs(60));
+    let mut pending = PendingVerification::new(&call, &key(), env.clock.now(), short);
+    env.clock.advance(Duration::from_secs(60));
+    assert_eq!(
+        pending.verify("4953", &key(), env.clock.now()).unwrap(),
+        Outcome::Expired
+    );
+}
+
+#[test]
+fn the_stored_state_does_not_reveal_the_code() {
+    for caller in ["37166004953", "79990000042"] {
+        let env = env();
+        env.sandbox.numcheck().set_next_caller(caller);
+        let call = env.call();
+        let code = call.code().to_owned();
+        let pending = pending(&env, &call);
+        let stored = serde_json::to_string(&pending).unwrap();
+        let value: serde_json::Value = serde_json::from_str(&stored).unwrap();
+        let mut fields: Vec<&str> = value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        fields.sort_unstable();
+        assert_eq!(
+            fields,
+            ["attempts_left", "call_id", "expires_at", "mac", "used"],
+            "{stored}"
+        );
+        let hex: String = code.bytes().map(|b| format!("{b:02x}")).collect();
+        for readable in [code.as_str(), caller, hex.as_str(), "NDk1Mw", "MDA0Mg"] {
+            assert!(!stored.contains(readable), "{readable} in {stored}");
+        }
+        assert!(!format!("{pending:?}").contains(&code));
+
+        // Restored from the session store, it verifies with the application's key only.
+        let mut restored: PendingVerification = serde_json::from_str(&stored).unwrap();
+        assert_eq!(restored, pending);
+        let other = VerificationKey::new([9u8; 32]).unwrap();
+        let now = env.clock.now();
+        assert_eq!(
+            restored.verify(&code, &other, now).unwrap(),
+            Outcome::Wrong { attempts_left: 4 }
+        );
+        assert_eq!(
+            restored.verify(&code, &key(), now).unwrap(),
+            Outcome::Verified
+        );
+    }
+}
+
+#[test]
+fn a_damaged_stored_state_is_refused() {
+    let env = env();
+    let pending = pending(&env, &env.call());
+    let mut value = serde_json::to_value(&pending).unwrap();
+    value["mac"] = "not a mac".into();
+    let err = serde_json::from_value::<PendingVerification>(value).unwrap_err();
+    assert!(err.to_string().contains("mac"), "{err}");
+}
+
+#[test]
+fn a_short_key_is_refused() {
+    let err = VerificationKey::new([1u8; 31]).unwrap_err();
+    assert!(matches!(
+        err,
+        Error::InvalidInput {
+            field: "verification key",
+            ..
+        }
+    ));
+}
