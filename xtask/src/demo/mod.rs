@@ -2,6 +2,7 @@
 //! happened. No network, no credentials. One module per crate.
 
 mod card;
+mod numcheck;
 mod oauth;
 
 use crate::process::Result;
@@ -15,6 +16,7 @@ type Flow = (&'static str, fn() -> DemoResult);
 const FLOWS: &[Flow] = &[
     ("card-encryption", card::run),
     ("oauth-client-credentials", oauth::run),
+    ("numcheck-client", numcheck::run),
 ];
 
 pub(crate) fn run() -> Result {
