@@ -7,8 +7,8 @@ use std::io::Read as _;
 use std::process::ExitCode;
 
 use payauth_sandbox::{
-    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_DASHBOARD_USER, DEFAULT_SIGNING_SECRET,
-    Sandbox,
+    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_DASHBOARD_USER, DEFAULT_NUMCHECK_SECRET,
+    DEFAULT_SIGNING_SECRET, Sandbox,
 };
 
 fn main() -> ExitCode {
@@ -43,6 +43,9 @@ fn main() -> ExitCode {
     );
     println!(
         "  signed link         POST {url}/api/purchase_link/?signature=<HS256 JWT, secret {DEFAULT_SIGNING_SECRET}>"
+    );
+    println!(
+        "  numcheck            POST {url}/ru/init-call?phone=79991234567  X-AUTH-Token: {DEFAULT_NUMCHECK_SECRET}"
     );
     println!("close stdin (Ctrl-D) or interrupt (Ctrl-C) to stop");
     let _ = std::io::stdin().read_to_end(&mut Vec::new());
