@@ -9,8 +9,9 @@ use crate::error::Error;
 /// that number) the user will type in.
 ///
 /// The code is the secret the user proves they received, and the caller number contains it:
-/// never send either to the user's browser. `Debug` masks both.
-#[derive(Clone, PartialEq, Eq)]
+/// never send either to the user's browser. `Debug` masks both. No `PartialEq`: comparing codes
+/// is [`PendingVerification`](crate::PendingVerification)'s job, in constant time.
+#[derive(Clone)]
 pub struct Call {
     id: String,
     caller_number: String,

@@ -79,6 +79,7 @@ pub enum Error {
 
     /// A 2xx response that is not usable (not JSON, a missing or malformed member). The body
     /// is not quoted: it holds the call's code. Not retryable without a change on the server.
+    /// After `init-call`, NumCheck answered success, so the call was most likely placed.
     #[error("unusable NumCheck response (HTTP {status}): {reason}")]
     InvalidResponse {
         /// The HTTP status.

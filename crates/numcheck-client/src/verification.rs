@@ -133,7 +133,9 @@ impl Outcome {
 /// The state does not protect itself from being **replaced**: whoever can write an older copy
 /// back resets the attempt counter. Keep it server-side (a session store the user cannot write),
 /// not in a cookie the user holds.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// No `PartialEq`: it would compare the code's hash in variable time.
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(try_from = "Stored", into = "Stored")]
 pub struct PendingVerification {
     call_id: String,
