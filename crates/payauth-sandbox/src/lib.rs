@@ -18,7 +18,9 @@ use std::sync::Arc;
 
 use payauth_core::{SharedClock, SystemClock};
 
-pub use easypay::EasyPayEmulator;
+pub use easypay::{
+    DEFAULT_EASYPAY_ACCOUNT, EasyPayEmulator, LOCKOUT_AFTER, PCI_EASYPAY_ACCOUNT, PCI_EASYPAY_SIGNER,
+};
 pub use easypay_card::{CardKey, CardKeyError};
 pub use faults::Fault;
 pub use numcheck::{DEFAULT_NUMCHECK_SECRET, NumCheckEmulator};

@@ -1,0 +1,28 @@
+#![doc = include_str!("../README.md")]
+
+mod client;
+mod credentials;
+mod envelope;
+mod error;
+mod guard;
+mod requests;
+mod secured;
+mod session;
+
+pub use client::{Client, ClientBuilder, DEFAULT_SESSION_MARGIN, Environment, SESSION_LIFETIME};
+pub use credentials::{AccountCode, Credentials, HmacSecret, SignerId, Token};
+pub use envelope::{ms_json_date, parse_ms_json_date};
+pub use error::{Error, GuardRefusal, Result, VendorMessage};
+pub use guard::{
+    DEFAULT_FAILURE_CAP, FileGuardStore, GuardState, GuardStore, LockoutGuard, MAX_FAILURE_CAP,
+    MemoryGuardStore,
+};
+pub use payauth_core::{
+    Clock, ManualClock, SharedClock, SystemClock, TransportError, TransportKind,
+};
+pub use requests::{
+    AccountHolder, Address, Amounts, CardSaleManual, CardSaleResult, ManualCard, PurchaseItems,
+    VoidResult,
+};
+pub use secured::secured_header;
+pub use session::{Merchant, Session, User};

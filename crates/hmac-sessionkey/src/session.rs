@@ -1,0 +1,135 @@
+use std::fmt;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+use crate::client::SessionKey;
+use crate::envelope::ms_json_date;
+use crate::error::{Error, Result};
+
+/// An authenticated session: the merchants the account may charge for and the user record.
+/// The session key itself is never shown by `Debug`.
+#[derive(Clone)]
+pub struct Session(pub(crate) Arc<SessionData>);
+
+pub(crate) struct SessionData {
+    pub(crate) key: SessionKey,
+    merchants: Vec<Merchant>,
+    user: Option<User>,
+    pub(crate) expires_at: SystemTime,
+}
+
+impl Session {
+    /// The merchants (`MerchantList`); their `id` is the `MerchID` transactions need.
+    pub fn merchants(&self) -> &[Merchant] {
+        &self.0.merchants
+    }
+
+    /// The authenticated user (`ThisUser`), when EasyPay sent it.
+    pub fn user(&self) -> Option<&User> {
+        self.0.user.as_ref()
+    }
+
+    /// When the client will consider the session over (25 h after authentication).
+    pub fn expires_at(&self) -> SystemTime {
+        self.0.expires_at
+    }
+
+    /// Whether both are the same session (not a comparison of keys).
+    pub fn same_as(&self, other: &Session) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("key", &"[redacted]")
+            .field("merchants", &self.0.merchants)
+            .field("user", &self.0.user)
+            .field("expires_at", &self.0.expires_at)
+            .finish()
+    }
+}
+
+impl SessionData {
+    pub(crate) fn from_result(result: &Map<String, Value>, expires_at: SystemTime) -> Result<Self> {
+        let key = result
+            .get("SessKey")
+            .and_then(Value::as_str)
+            .filter(|k| !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric()))
+            .ok_or_else(|| Error::InvalidResponse {
+                reason: "AuthSuccess is true but SessKey is missing or malformed".into(),
+            })?;
+        let merchants = match result.get("MerchantList") {
+            Some(list @ Value::Array(_)) => {
+                serde_json::from_value(list.clone()).map_err(|e| Error::InvalidResponse {
+                    reason: format!("MerchantList: {e}"),
+                })?
+            }
+            _ => Vec::new(),
+        };
+        // The user record is informative; a shape EasyPay changes must not cost the session.
+        let user = result
+            .get("ThisUser")
+            .and_then(|u| serde_json::from_value(u.clone()).ok());
+        Ok(SessionData {
+            key: SessionKey::from(key.to_owned()),
+            merchants,
+            user,
+            expires_at,
+        })
+    }
+}
+
+/// A merchant the account may charge for (`MerchantList[]`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct Merchant {
+    /// `ID`: the `MerchID` of transaction requests.
+    #[serde(rename = "ID")]
+    pub id: i64,
+    /// `Descrip`.
+    #[serde(rename = "Descrip", default)]
+    pub description: String,
+    /// `TermID`.
+    #[serde(rename = "TermID", default)]
+    pub terminal_id: String,
+    /// `Address`.
+    #[serde(rename = "Address", default)]
+    pub address: String,
+    /// `Location`.
+    #[serde(rename = "Location", default)]
+    pub location: String,
+}
+
+/// The authenticated user (`ThisUser`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct User {
+    /// `ID`: the user id the secured header signs.
+    #[serde(rename = "ID")]
+    pub id: i64,
+    /// `AcctID`.
+    #[serde(rename = "AcctID", default)]
+    pub account_id: i64,
+    /// `AccountCode`.
+    #[serde(rename = "AccountCode", default)]
+    pub account_code: String,
+    /// `IsLockedOut`.
+    #[serde(rename = "IsLockedOut", default)]
+    pub is_locked_out: bool,
+    /// `IsExpired`.
+    #[serde(rename = "IsExpired", default)]
+    pub is_expired: bool,
+    /// `ExpirationDate`, a Microsoft JSON date.
+    #[serde(
+        rename = "ExpirationDate",
+        default,
+        deserialize_with = "ms_json_date::option::deserialize"
+    )]
+    pub expiration_date: Option<OffsetDateTime>,
+}
