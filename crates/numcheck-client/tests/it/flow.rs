@@ -142,3 +142,20 @@ fn the_language_segment_and_an_unknown_call() {
     );
     assert!(!err.is_retryable());
 }
+
+#[test]
+fn one_client_serves_many_threads() {
+    let env = env();
+    let client = env.client();
+    let call = client.init_call(&phone(), None).unwrap();
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            let client = client.clone();
+            let id = call.id();
+            scope.spawn(move || {
+                assert_eq!(client.call_status(id).unwrap(), CallStatus::InProgress);
+            });
+        }
+    });
+    assert_eq!(env.calls_placed(), 1);
+}
