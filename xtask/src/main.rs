@@ -5,7 +5,6 @@
 
 mod bench;
 mod demo;
-mod json;
 mod msrv;
 mod process;
 mod release;

@@ -438,7 +438,7 @@ fn check_docs_rs(member: &Member) -> Vec<String> {
             }
             let args = docs
                 .get("rustdoc-args")
-                .map(|a| a.strings())
+                .map(super::workspace::strings)
                 .unwrap_or_default();
             if !args.windows(2).any(|w| w[0] == "--cfg" && w[1] == "docsrs") {
                 findings.push(finding(

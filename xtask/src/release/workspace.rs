@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::json::{self, Value};
+use serde_json::Value;
 use crate::process::Result;
 
 /// A workspace member's manifest facts.
@@ -96,7 +96,9 @@ impl Workspace {
         }
         let text = String::from_utf8(output.stdout)
             .map_err(|_| "cargo metadata printed non-UTF-8 output".to_string())?;
-        Workspace::from_metadata(&json::parse(&text)?)
+        Workspace::from_metadata(
+            &serde_json::from_str(&text).map_err(|e| format!("cargo metadata: {e}"))?,
+        )
     }
 
     /// Builds the model from a parsed `cargo metadata` document.
@@ -105,7 +107,7 @@ impl Workspace {
             .get("workspace_root")
             .and_then(Value::as_str)
             .ok_or("cargo metadata: no workspace_root")?;
-        let member_ids = doc.get("workspace_members").map(Value::strings);
+        let member_ids = doc.get("workspace_members").map(strings);
         let member_ids = member_ids.unwrap_or_default();
         let packages = doc
             .get("packages")
@@ -208,12 +210,12 @@ fn member(package: &Value) -> Result<Member> {
     // `publish = false` is reported as `[]`, a registry list as its names, absence as null.
     let publishable = match package.get("publish") {
         None | Some(Value::Null) => true,
-        Some(list) => !list.strings().is_empty(),
+        Some(list) => !strings(list).is_empty(),
     };
     let features = package
         .get("features")
         .and_then(Value::as_object)
-        .map(|f| f.iter().map(|(k, _)| k.clone()).collect())
+        .map(|f| f.keys().cloned().collect())
         .unwrap_or_default();
     let docs_rs = package
         .get("metadata")
@@ -223,11 +225,12 @@ fn member(package: &Value) -> Result<Member> {
     let lib_path = package
         .get("targets")
         .and_then(Value::as_array)
+        .map(Vec::as_slice)
         .unwrap_or_default()
         .iter()
         .find(|t| {
             t.get("kind")
-                .map(Value::strings)
+                .map(strings)
                 .unwrap_or_default()
                 .iter()
                 .any(|k| k == "lib" || k == "rlib" || k == "proc-macro")
@@ -237,6 +240,7 @@ fn member(package: &Value) -> Result<Member> {
     let dependencies = package
         .get("dependencies")
         .and_then(Value::as_array)
+        .map(Vec::as_slice)
         .unwrap_or_default()
         .iter()
         .map(|d| Dependency {
@@ -258,11 +262,11 @@ fn member(package: &Value) -> Result<Member> {
         readme: string_field(package, "readme"),
         keywords: package
             .get("keywords")
-            .map(Value::strings)
+            .map(strings)
             .unwrap_or_default(),
         categories: package
             .get("categories")
-            .map(Value::strings)
+            .map(strings)
             .unwrap_or_default(),
         rust_version: string_field(package, "rust_version"),
         name,
@@ -274,4 +278,12 @@ fn member(package: &Value) -> Result<Member> {
         lib_path,
         dependencies,
     })
+}
+
+/// The strings of a JSON array (other elements skipped); empty for anything else.
+pub(crate) fn strings(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .map(|items| items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
 }
