@@ -4,6 +4,7 @@ mod cell;
 mod clock;
 mod http;
 mod retry;
+mod token;
 
 pub use cell::{CredentialCell, Expiring};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
@@ -14,3 +15,4 @@ pub use http::{
 pub use retry::{
     Idempotency, RetryPolicy, Verdict, parse_retry_after, status_verdict, transport_verdict,
 };
+pub use token::{TokenResponse, parse_token_response};

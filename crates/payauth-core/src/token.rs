@@ -1,0 +1,135 @@
+//! RFC 6749 §5.1 token responses, read leniently: the OAuth client and Payroc's identity service
+//! both answer in this shape, with the same real-world variations.
+
+use std::fmt;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+use serde_json::Value;
+
+/// An access token and its lifetime, as a token endpoint gave them.
+pub struct TokenResponse {
+    /// The token. A secret.
+    pub access_token: SecretString,
+    /// `expires_in`, or the caller's default when the server sent none.
+    pub lifetime: Duration,
+}
+
+impl fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("access_token", &"[redacted]")
+            .field("lifetime", &self.lifetime)
+            .finish()
+    }
+}
+
+#[derive(Deserialize)]
+struct Wire {
+    access_token: Option<String>,
+    token_type: Option<String>,
+    #[serde(default)]
+    expires_in: Value,
+}
+
+/// Reads a token response body: `expires_in` as a number or a string of digits, missing →
+/// `default_lifetime`; `token_type` in any case, missing → Bearer; unknown members ignored.
+///
+/// # Errors
+/// Why the body is not a usable Bearer token. The reason never quotes the body, which may hold
+/// a token.
+pub fn parse_token_response(
+    body: &[u8],
+    default_lifetime: Duration,
+) -> Result<TokenResponse, &'static str> {
+    let wire: Wire = serde_json::from_slice(body).map_err(|_| "the body is not a JSON object")?;
+    let token = wire
+        .access_token
+        .filter(|t| !t.is_empty())
+        .ok_or("access_token is missing or empty")?;
+    if !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("access_token contains spaces or non-printable characters");
+    }
+    if wire
+        .token_type
+        .is_some_and(|kind| !kind.eq_ignore_ascii_case("bearer"))
+    {
+        return Err("token_type is not Bearer");
+    }
+    let lifetime = match &wire.expires_in {
+        Value::Null => default_lifetime,
+        Value::Number(n) => n
+            .as_u64()
+            .map(Duration::from_secs)
+            .ok_or("expires_in is not a whole number of seconds")?,
+        Value::String(s) => s
+            .trim()
+            .parse::<u64>()
+            .map(Duration::from_secs)
+            .map_err(|_| "expires_in is a string but not a number of seconds")?,
+        _ => return Err("expires_in is neither a number nor a string"),
+    };
+    if lifetime.is_zero() {
+        return Err("expires_in is 0: the token is already expired");
+    }
+    Ok(TokenResponse {
+        access_token: SecretString::from(token),
+        lifetime,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret as _;
+
+    const DEFAULT: Duration = Duration::from_secs(600);
+
+    fn lifetime(body: &str) -> Duration {
+        parse_token_response(body.as_bytes(), DEFAULT)
+            .unwrap()
+            .lifetime
+    }
+
+    #[test]
+    fn lenient_where_servers_differ() {
+        assert_eq!(
+            lifetime(r#"{"access_token":"t","token_type":"Bearer","expires_in":600}"#),
+            DEFAULT
+        );
+        assert_eq!(
+            lifetime(r#"{"access_token":"t","token_type":"bearer","expires_in":"3600"}"#),
+            Duration::from_secs(3600)
+        );
+        assert_eq!(
+            lifetime(r#"{"access_token":"t","token_type":"BEARER"}"#),
+            DEFAULT
+        );
+        assert_eq!(
+            lifetime(r#"{"access_token":"t","expires_in":120,"scope":"a b","x":{"y":1}}"#),
+            Duration::from_secs(120)
+        );
+        let token = parse_token_response(br#"{"access_token":"abc"}"#, DEFAULT).unwrap();
+        assert_eq!(token.access_token.expose_secret(), "abc");
+        assert!(!format!("{token:?}").contains("abc"));
+    }
+
+    #[test]
+    fn unusable_tokens_are_refused_without_quoting_the_body() {
+        for body in [
+            r#"{"access_token":"SECRET-TOKEN","token_type":"mac"}"#,
+            r#"{"access_token":"SECRET-TOKEN","expires_in":"soon"}"#,
+            r#"{"access_token":"SECRET-TOKEN","expires_in":-5}"#,
+            r#"{"access_token":"SECRET-TOKEN","expires_in":0}"#,
+            r#"{"access_token":"SECRET-TOKEN","expires_in":[1]}"#,
+            r#"{"access_token":"SECRET TOKEN"}"#,
+            r#"{"access_token":""}"#,
+            r#"{"token_type":"Bearer"}"#,
+            r#"{"access_token": "SECRET-TOKEN", "expires_in": "#,
+        ] {
+            let reason = parse_token_response(body.as_bytes(), DEFAULT).expect_err(body);
+            assert!(!reason.contains("SECRET"), "{reason}");
+        }
+    }
+}
