@@ -116,14 +116,6 @@ mod tests {
         )
     }
 
-    fn lifetime(body: &str) -> Duration {
-        parse(200, body)
-            .unwrap()
-            .expires_at
-            .duration_since(NOW)
-            .unwrap()
-    }
-
     #[test]
     fn parsed_into_the_cached_form() {
         let data = parse(
