@@ -33,6 +33,16 @@ const TARGETS: &[Target] = &[
         what: "oauth: token requests per 10,000 calls over 32 threads in one lifetime",
     },
     Target {
+        key: "payroc.authorize_per_1k_sessions",
+        max: 1.0,
+        what: "payroc: authorize calls per 1,000 sessions over 16 threads",
+    },
+    Target {
+        key: "payroc.session_vs_bare_ureq_ratio",
+        max: 1.10,
+        what: "payroc: session call vs bare ureq with fixed headers (loopback)",
+    },
+    Target {
         key: "card_encryption.rsa2048.default_vs_rsa_crate_ratio",
         max: 1.10,
         what: "card-encryption (default backend) vs bare rsa crate, RSA-2048",
@@ -58,6 +68,7 @@ pub(crate) fn run() -> Result {
     let mut figures = Figures::new();
     card_encryption(&mut figures)?;
     oauth(&mut figures)?;
+    payroc(&mut figures)?;
 
     let dir = root().join("target/bench");
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
@@ -134,6 +145,15 @@ fn oauth(figures: &mut Figures) -> Result {
     figures.insert("oauth.cached_bearer_vs_mutex_ratio".into(), ratio);
     let ratio = figure(figures, "oauth.call_us")? / figure(figures, "oauth.bare_ureq_call_us")?;
     figures.insert("oauth.call_vs_bare_ureq_ratio".into(), ratio);
+    Ok(())
+}
+
+fn payroc(figures: &mut Figures) -> Result {
+    println!("==> payroc-hostedfields: session calls vs bare ureq, authorize calls");
+    run_bench(figures, "payroc-hostedfields", "payroc", &[], true)?;
+    let ratio = figure(figures, "payroc.session_call_us")?
+        / figure(figures, "payroc.bare_ureq_session_call_us")?;
+    figures.insert("payroc.session_vs_bare_ureq_ratio".into(), ratio);
     Ok(())
 }
 

@@ -138,11 +138,11 @@ impl Client {
             Some(key) => key,
             None => IdempotencyKey::generate()?,
         };
-        let http_request = inner.session_request(request, key)?;
+        let mut http_request = inner.session_request(request, key);
         let mut reauthorized = false;
         let outcome = inner.retry.run(
             inner.clock.as_ref(),
-            |_| self.send_authorized(&http_request, &mut reauthorized),
+            |_| self.send_authorized(&mut http_request, &mut reauthorized),
             |failure| match failure {
                 // The idempotency key makes a repeat harmless: Payroc answers it with the
                 // original result instead of acting again.
@@ -161,14 +161,13 @@ impl Client {
     /// token and one more send, at once (a rejected token is not a reason to back off).
     fn send_authorized(
         &self,
-        request: &HttpRequest,
+        request: &mut HttpRequest,
         reauthorized: &mut bool,
     ) -> std::result::Result<HttpResponse, Failure> {
-        let mut request = request.clone();
         let mut token = self.bearer().map_err(Failure::Final)?;
         loop {
             request.set_header("authorization", token.header_value());
-            let response = self.inner.http.send(&request)?;
+            let response = self.inner.http.send(request)?;
             if response.is_success() {
                 return Ok(response);
             }
@@ -231,30 +230,27 @@ impl Inner {
         })
     }
 
-    fn session_request(
-        &self,
-        request: &SessionRequest,
-        key: IdempotencyKey,
-    ) -> Result<HttpRequest> {
+    fn session_request(&self, request: &SessionRequest, key: IdempotencyKey) -> HttpRequest {
         let lib_version = request.lib_version.as_ref().unwrap_or(&self.lib_version);
-        let mut body = serde_json::Map::new();
-        body.insert("libVersion".into(), lib_version.as_str().into());
-        body.insert("scenario".into(), request.scenario.as_str().into());
+        // Written directly: `libVersion` is digits and dots and `scenario` a fixed word, so only
+        // the secure token id needs JSON escaping.
+        let mut body = format!(
+            r#"{{"libVersion":"{lib_version}","scenario":"{}""#,
+            request.scenario.as_str()
+        );
         if let Some(id) = &request.secure_token_id {
-            body.insert("secureTokenId".into(), id.as_str().into());
+            body.push_str(r#","secureTokenId":"#);
+            body.push_str(&serde_json::Value::from(id.as_str()).to_string());
         }
-        let body = serde_json::to_vec(&body).map_err(|_| Error::InvalidInput {
-            field: "session_request",
-            rule: "could not be encoded as JSON",
-        })?;
+        body.push('}');
         let url = format!(
             "{}/processing-terminals/{}/hosted-fields-sessions",
             self.api_base, request.terminal
         );
-        Ok(HttpRequest::post(url)
+        HttpRequest::post(url)
             .header("accept", "application/json")
             .header("idempotency-key", key.to_string())
-            .body("application/json", body))
+            .body("application/json", body)
     }
 }
 

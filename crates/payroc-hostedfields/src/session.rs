@@ -1,5 +1,6 @@
 //! A created Hosted Fields session and the parsing of Payroc's 201 answer.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use payauth_core::HttpResponse;
@@ -69,10 +70,21 @@ impl HostedFieldsSession {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Wire {
+struct Wire<'a> {
     token: Option<String>,
-    expires_at: Option<String>,
-    processing_terminal_id: Option<serde_json::Value>,
+    // Borrowed where the JSON has no escapes: this runs once per page load.
+    #[serde(borrow)]
+    expires_at: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    processing_terminal_id: Option<TerminalWire<'a>>,
+}
+
+/// Payroc sends the id as a string; a number is accepted too.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum TerminalWire<'a> {
+    Text(#[serde(borrow)] Cow<'a, str>),
+    Number(u64),
 }
 
 /// Reads a 2xx session answer. `processingTerminalId` missing → the requested terminal;
@@ -84,8 +96,8 @@ pub(crate) fn parse_session(
 ) -> Result<HostedFieldsSession, Error> {
     let status = response.status();
     let invalid = |reason| Error::InvalidResponse { status, reason };
-    let wire: Wire = serde_json::from_slice(response.body())
-        .map_err(|_| invalid("the body is not a JSON object"))?;
+    let wire: Wire<'_> = serde_json::from_slice(response.body())
+        .map_err(|_| invalid("the body is not the documented JSON object"))?;
     let token = wire
         .token
         .filter(|t| !t.is_empty())
@@ -98,10 +110,9 @@ pub(crate) fn parse_session(
         .or_else(|_| OffsetDateTime::parse(&expires_at, &Iso8601::DEFAULT))
         .map_err(|_| invalid("expiresAt is not an ISO 8601 timestamp with an offset"))?;
     let processing_terminal_id = match wire.processing_terminal_id {
-        None | Some(serde_json::Value::Null) => terminal.as_str().to_owned(),
-        Some(serde_json::Value::String(id)) => id,
-        Some(serde_json::Value::Number(id)) => id.to_string(),
-        Some(_) => return Err(invalid("processingTerminalId is not a string")),
+        None => terminal.as_str().to_owned(),
+        Some(TerminalWire::Text(id)) => id.into_owned(),
+        Some(TerminalWire::Number(id)) => id.to_string(),
     };
     Ok(HostedFieldsSession {
         token,
@@ -146,6 +157,9 @@ mod tests {
         let z = parse(r#"{"token":"t","expiresAt":"2025-07-02T13:30:00Z","extra":1}"#).unwrap();
         assert_eq!(z.expires_at().unix_timestamp(), AT);
         assert_eq!(z.processing_terminal_id(), "1234001");
+        let number =
+            r#"{"token":"t","expiresAt":"2025-07-02T13:30:00Z","processingTerminalId":99}"#;
+        assert_eq!(parse(number).unwrap().processing_terminal_id(), "99");
         let long_fraction = parse(r#"{"token":"t","expiresAt":"2025-07-02T13:30:00.1234567Z"}"#);
         assert_eq!(long_fraction.unwrap().expires_at().unix_timestamp(), AT);
     }

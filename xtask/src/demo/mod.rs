@@ -4,6 +4,7 @@
 mod card;
 mod numcheck;
 mod oauth;
+mod payroc;
 
 use crate::process::Result;
 
@@ -17,6 +18,7 @@ const FLOWS: &[Flow] = &[
     ("card-encryption", card::run),
     ("oauth-client-credentials", oauth::run),
     ("numcheck-client", numcheck::run),
+    ("payroc-hostedfields", payroc::run),
 ];
 
 pub(crate) fn run() -> Result {
