@@ -4,10 +4,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use payauth_core::HttpResponse;
+use payauth_core::{HttpResponse, parse_token_response};
 use secrecy::{ExposeSecret as _, SecretString};
-use serde::Deserialize;
-use serde_json::Value;
 
 use crate::error::Error;
 
@@ -57,56 +55,17 @@ impl fmt::Debug for BearerToken {
     }
 }
 
-#[derive(Deserialize)]
-struct Wire {
-    access_token: Option<String>,
-    token_type: Option<String>,
-    #[serde(default)]
-    expires_in: Value,
-}
-
-/// Reads an `/authorize` answer leniently: `expires_in` as a number or a string of digits,
-/// missing → [`DEFAULT_LIFETIME`]; `token_type` in any case or missing; unknown members (`scope`)
-/// ignored.
+/// Reads an `/authorize` answer with the core's lenient RFC 6749 parser: `expires_in` as a
+/// number or a string of digits, missing → [`DEFAULT_LIFETIME`]; `token_type` in any case or
+/// missing; unknown members (`scope`) ignored.
 pub(crate) fn parse_token(response: &HttpResponse, now: SystemTime) -> Result<TokenData, Error> {
     let status = response.status();
-    let invalid = |reason| Error::InvalidResponse { status, reason };
-    let wire: Wire = serde_json::from_slice(response.body())
-        .map_err(|_| invalid("the body is not a JSON object"))?;
-    let token = wire
-        .access_token
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| invalid("access_token is missing or empty"))?;
-    if !token.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(invalid(
-            "access_token contains spaces or non-printable characters",
-        ));
-    }
-    if wire
-        .token_type
-        .is_some_and(|kind| !kind.eq_ignore_ascii_case("bearer"))
-    {
-        return Err(invalid("token_type is not Bearer"));
-    }
-    let lifetime = match &wire.expires_in {
-        Value::Null => DEFAULT_LIFETIME,
-        Value::Number(n) => n
-            .as_u64()
-            .map(Duration::from_secs)
-            .ok_or_else(|| invalid("expires_in is not a whole number of seconds"))?,
-        Value::String(s) => s
-            .trim()
-            .parse::<u64>()
-            .map(Duration::from_secs)
-            .map_err(|_| invalid("expires_in is a string but not a number of seconds"))?,
-        _ => return Err(invalid("expires_in is neither a number nor a string")),
-    };
-    if lifetime.is_zero() {
-        return Err(invalid("expires_in is 0: the token is already expired"));
-    }
+    let parsed = parse_token_response(response.body(), DEFAULT_LIFETIME)
+        .map_err(|reason| Error::InvalidResponse { status, reason })?;
+    let header = format!("Bearer {}", parsed.access_token.expose_secret());
     Ok(TokenData {
-        header: SecretString::from(format!("Bearer {token}")),
-        expires_at: now + lifetime,
+        header: SecretString::from(header),
+        expires_at: now + parsed.lifetime,
     })
 }
 

@@ -187,7 +187,8 @@ fn tokenization_with_a_secure_token_and_the_returned_fields() {
     let client = env.client();
     let terminal = TerminalId::new(TERMINAL).unwrap();
     let request = SessionRequest::tokenization(terminal)
-        .secure_token_id(SecureTokenId::new("sec-token-0001").unwrap())
+        // Quotes and a backslash: the body must still be valid JSON.
+        .secure_token_id(SecureTokenId::new(r#"sec "token" \ 0001"#).unwrap())
         .unwrap();
     let session = client.create_session(&request).unwrap();
     assert_eq!(session.processing_terminal_id(), TERMINAL);
