@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use payauth_sandbox::{
     DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_DASHBOARD_USER, DEFAULT_NUMCHECK_SECRET,
-    DEFAULT_SIGNING_SECRET, Sandbox,
+    DEFAULT_PAYROC_API_KEY, DEFAULT_SIGNING_SECRET, Sandbox,
 };
 
 fn main() -> ExitCode {
@@ -46,6 +46,9 @@ fn main() -> ExitCode {
     );
     println!(
         "  numcheck            POST {url}/ru/init-call?phone=79991234567  X-AUTH-Token: {DEFAULT_NUMCHECK_SECRET}"
+    );
+    println!(
+        "  payroc identity     POST {url}/authorize  x-api-key={DEFAULT_PAYROC_API_KEY}; API base {url}/v1"
     );
     println!("close stdin (Ctrl-D) or interrupt (Ctrl-C) to stop");
     let _ = std::io::stdin().read_to_end(&mut Vec::new());
