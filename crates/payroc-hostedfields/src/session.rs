@@ -6,6 +6,7 @@ use std::fmt;
 use payauth_core::HttpResponse;
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
 use time::OffsetDateTime;
 use time::format_description::well_known::{Iso8601, Rfc3339};
 
@@ -75,16 +76,30 @@ struct Wire<'a> {
     // Borrowed where the JSON has no escapes: this runs once per page load.
     #[serde(borrow)]
     expires_at: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    processing_terminal_id: Option<TerminalWire<'a>>,
+    #[serde(default, deserialize_with = "string_or_number")]
+    processing_terminal_id: Option<String>,
 }
 
-/// Payroc sends the id as a string; a number is accepted too.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum TerminalWire<'a> {
-    Text(#[serde(borrow)] Cow<'a, str>),
-    Number(u64),
+/// Payroc sends the id as a string; a number is accepted too. A visitor rather than an untagged
+/// enum, which would buffer the value first.
+fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    struct Id;
+    impl Visitor<'_> for Id {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a string or a number")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(v.to_owned()))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    }
+    d.deserialize_any(Id)
 }
 
 /// Reads a 2xx session answer. `processingTerminalId` missing → the requested terminal;
@@ -109,11 +124,9 @@ pub(crate) fn parse_session(
     let expires_at = OffsetDateTime::parse(&expires_at, &Rfc3339)
         .or_else(|_| OffsetDateTime::parse(&expires_at, &Iso8601::DEFAULT))
         .map_err(|_| invalid("expiresAt is not an ISO 8601 timestamp with an offset"))?;
-    let processing_terminal_id = match wire.processing_terminal_id {
-        None => terminal.as_str().to_owned(),
-        Some(TerminalWire::Text(id)) => id.into_owned(),
-        Some(TerminalWire::Number(id)) => id.to_string(),
-    };
+    let processing_terminal_id = wire
+        .processing_terminal_id
+        .unwrap_or_else(|| terminal.as_str().to_owned());
     Ok(HostedFieldsSession {
         token,
         expires_at,
