@@ -130,8 +130,9 @@ impl Client {
     ///
     /// # Errors
     /// [`Error::Problem`] with Payroc's problem details, [`Error::Transport`] when the last
-    /// attempt got no answer, [`Error::UnexpectedResponse`], [`Error::InvalidResponse`], and the
-    /// errors of [`bearer`](Self::bearer).
+    /// attempt got no answer, [`Error::UnexpectedResponse`], [`Error::InvalidResponse`],
+    /// [`Error::RandomSource`] when no key could be made, and the errors of
+    /// [`bearer`](Self::bearer).
     pub fn create_session(&self, request: &SessionRequest) -> Result<HostedFieldsSession> {
         let inner = &self.inner;
         let key = match request.idempotency_key {

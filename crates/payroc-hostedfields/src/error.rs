@@ -56,6 +56,11 @@ pub enum Error {
         /// What is wrong with it.
         reason: &'static str,
     },
+
+    /// The operating system's random source failed, so no idempotency key could be made.
+    /// Nothing was sent. Not retryable in any useful sense: the system is broken.
+    #[error("the operating system's random source failed")]
+    RandomSource,
 }
 
 impl Error {
@@ -69,7 +74,9 @@ impl Error {
             ),
             Error::Problem(problem) => retryable_status(problem.status()),
             Error::UnexpectedResponse { status, .. } => retryable_status(*status),
-            Error::InvalidInput { .. } | Error::InvalidResponse { .. } => false,
+            Error::InvalidInput { .. } | Error::InvalidResponse { .. } | Error::RandomSource => {
+                false
+            }
         }
     }
 

@@ -217,13 +217,10 @@ impl IdempotencyKey {
     /// A new random key (122 random bits from the operating system).
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] in the unlikely case the operating system's random source fails.
+    /// [`Error::RandomSource`] in the unlikely case the operating system's random source fails.
     pub fn generate() -> Result<Self> {
         let mut bytes = [0u8; 16];
-        getrandom::getrandom(&mut bytes).map_err(|_| Error::InvalidInput {
-            field: "idempotency_key",
-            rule: "the operating system's random source failed",
-        })?;
+        getrandom::getrandom(&mut bytes).map_err(|_| Error::RandomSource)?;
         Ok(IdempotencyKey(
             uuid::Builder::from_random_bytes(bytes).into_uuid(),
         ))

@@ -49,6 +49,16 @@ fn the_boundaries_are_accepted() {
 }
 
 #[test]
+fn public_types_can_be_shared_between_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<payroc_hostedfields::Client>();
+    shareable::<payroc_hostedfields::BearerToken>();
+    shareable::<payroc_hostedfields::HostedFieldsSession>();
+    shareable::<SessionRequest>();
+    shareable::<Error>();
+}
+
+#[test]
 fn a_caller_key_round_trips() {
     let key = IdempotencyKey::new("3b241101-e2bb-4255-8caf-4136c566a962").unwrap();
     assert_eq!(key.to_string(), "3b241101-e2bb-4255-8caf-4136c566a962");
