@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod numcheck;
+mod payroc;
 
 use std::time::Duration;
 
