@@ -433,3 +433,23 @@ impl fmt::Debug for ClientBuilder {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_are_valid_and_secure() {
+        for environment in [Environment::Uat, Environment::Production] {
+            let version = environment.lib_version();
+            assert_eq!(LibVersion::new(version.as_str()).unwrap(), version);
+            require_secure_url(environment.identity_url()).unwrap();
+            require_secure_url(environment.api_base()).unwrap();
+            assert!(!environment.api_base().ends_with('/'));
+        }
+        assert_ne!(
+            Environment::Uat.lib_version(),
+            Environment::Production.lib_version()
+        );
+    }
+}
