@@ -54,7 +54,7 @@ fn main() {
             .http_status_as_error(false)
             .build(),
     );
-    // Not a target, an explanation: bare ureq with the per-phase timeouts payauth-core always
+    // Not a target, an explanation: bare ureq with the timeouts payauth-core always
     // sets (each costs a setsockopt per I/O), so the report shows what safety costs and what the
     // crate itself adds.
     let phase = Some(DEFAULT_TIMEOUT);
@@ -62,8 +62,7 @@ fn main() {
         ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_connect(Some(DEFAULT_CONNECT_TIMEOUT))
-            .timeout_send_request(phase)
-            .timeout_send_body(phase)
+            .timeout_per_write(phase)
             .timeout_recv_response(phase)
             .timeout_recv_body(phase)
             .build(),
