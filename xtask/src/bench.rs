@@ -18,6 +18,16 @@ struct Target {
 
 const TARGETS: &[Target] = &[
     Target {
+        key: "easypay.auth_requests_per_10k_calls",
+        max: 1.0,
+        what: "easypay: authentications per 10,000 calls inside 25 h",
+    },
+    Target {
+        key: "easypay.secured_header_vs_bare_hmac_ratio",
+        max: 1.5,
+        what: "easypay: secured SessKey header vs a bare HMAC-SHA256 of the same bytes",
+    },
+    Target {
         key: "oauth.cached_bearer_vs_mutex_ratio",
         max: 2.0,
         what: "oauth: cached bearer() vs cloning a String behind a Mutex",
@@ -68,6 +78,7 @@ pub(crate) fn run() -> Result {
     let mut figures = Figures::new();
     card_encryption(&mut figures)?;
     oauth(&mut figures)?;
+    easypay(&mut figures)?;
     payroc(&mut figures)?;
 
     let dir = root().join("target/bench");
@@ -154,6 +165,15 @@ fn payroc(figures: &mut Figures) -> Result {
     let ratio = figure(figures, "payroc.session_call_us")?
         / figure(figures, "payroc.bare_ureq_session_call_us")?;
     figures.insert("payroc.session_vs_bare_ureq_ratio".into(), ratio);
+    Ok(())
+}
+
+fn easypay(figures: &mut Figures) -> Result {
+    println!("==> hmac-sessionkey: session reuse and the secured header, on the sandbox");
+    run_bench(figures, "hmac-sessionkey", "easypay", &[], true)?;
+    let ratio =
+        figure(figures, "easypay.secured_header_ns")? / figure(figures, "easypay.bare_hmac_ns")?;
+    figures.insert("easypay.secured_header_vs_bare_hmac_ratio".into(), ratio);
     Ok(())
 }
 

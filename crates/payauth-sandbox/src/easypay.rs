@@ -99,7 +99,9 @@ impl EasyPayEmulator {
     /// Whether the client's current IP is locked out (six failures in a row).
     pub fn is_ip_locked(&self) -> bool {
         let state = self.lock();
-        state.locked.contains(&ip_identity("127.0.0.1", state.ip_generation))
+        state
+            .locked
+            .contains(&ip_identity("127.0.0.1", state.ip_generation))
     }
 
     /// What EasyPay's support team does after an audit: unlocks every IP and clears the counts.
@@ -139,11 +141,15 @@ impl EasyPayEmulator {
         };
         Some(match operation {
             "Authenticate" => self.authenticate(&body, &ip, shared),
-            "CardSale/Manual" => self.with_session(request, &ip, shared, "CreditCardSale_ManualResult", |s| {
-                s.card_sale(&body)
-            }),
+            "CardSale/Manual" => {
+                self.with_session(request, &ip, shared, "CreditCardSale_ManualResult", |s| {
+                    s.card_sale(&body)
+                })
+            }
             "CardSale/Void" => {
-                self.with_session(request, &ip, shared, "Transaction_VoidResult", |s| s.void(&body))
+                self.with_session(request, &ip, shared, "Transaction_VoidResult", |s| {
+                    s.void(&body)
+                })
             }
             _ => Response::raw(404, "text/plain", "Not Found"),
         })
@@ -157,7 +163,10 @@ impl EasyPayEmulator {
         let mut state = self.lock();
         if state.locked.contains(ip) {
             shared.counters.auth(false);
-            return wrap(failure(5090, "ERROR:5090:HIGH:This IP address is locked out; contact support"));
+            return wrap(failure(
+                5090,
+                "ERROR:5090:HIGH:This IP address is locked out; contact support",
+            ));
         }
         let account = self
             .accounts
@@ -221,18 +230,30 @@ impl EasyPayEmulator {
         let key = header.split('_').next().unwrap_or_default();
         let state = self.lock();
         let Some(session) = state.sessions.get(key) else {
-            return wrap(failure(5030, "ERROR:5030:HIGH:Session expired or unknown; authenticate again"));
+            return wrap(failure(
+                5030,
+                "ERROR:5030:HIGH:Session expired or unknown; authenticate again",
+            ));
         };
         if shared.clock.now() >= session.expires_at {
-            return wrap(failure(5030, "ERROR:5030:HIGH:Session expired; authenticate again"));
+            return wrap(failure(
+                5030,
+                "ERROR:5030:HIGH:Session expired; authenticate again",
+            ));
         }
         if session.ip != ip {
-            return wrap(failure(5050, "ERROR:5050:HIGH:Unauthorized: the IP address changed since authentication"));
+            return wrap(failure(
+                5050,
+                "ERROR:5050:HIGH:Unauthorized: the IP address changed since authentication",
+            ));
         }
         let account = &self.accounts[session.account];
         if let Some(secret) = &account.pci_secret {
             if !secured_header_valid(header, secret, account.user_id, shared.clock.now()) {
-                return wrap(failure(5040, "ERROR:5040:HIGH:Invalid secured SessKey header"));
+                return wrap(failure(
+                    5040,
+                    "ERROR:5040:HIGH:Invalid secured SessKey header",
+                ));
             }
         }
         drop(state);
@@ -249,12 +270,19 @@ impl EasyPayEmulator {
             return failure(7001, "ERROR:7001:HIGH:Sandbox card key unavailable");
         };
         let Ok(pan) = key.decrypt_account_number(encrypted) else {
-            return failure(7001, "ERROR:7001:HIGH:AccountNumber does not decrypt with the current certificate");
+            return failure(
+                7001,
+                "ERROR:7001:HIGH:AccountNumber does not decrypt with the current certificate",
+            );
         };
         if !luhn(pan.as_bytes()) {
             return failure(7002, "ERROR:7002:HIGH:Card number fails the Luhn check");
         }
-        let amounts = if body["Amounts"].is_object() { &body["Amounts"] } else { &body["AmountsFull"] };
+        let amounts = if body["Amounts"].is_object() {
+            &body["Amounts"]
+        } else {
+            &body["AmountsFull"]
+        };
         let total_cents = (amounts["TotalAmt"].as_f64().unwrap_or(0.0) * 100.0).round() as i64;
         let approved = total_cents % 100 != 1;
         let mut state = self.lock();
@@ -280,7 +308,10 @@ impl EasyPayEmulator {
                 "FunctionOk": true, "ErrCode": 0, "ErrMsg": "", "TxApproved": true, "TxID": tx,
                 "RespMsg": format!("Successful Transaction Void TxID : {tx} [097706]"),
             }),
-            _ => failure(6724, &format!("ERROR:6724:HIGH:Could NOT retrieve transaction details for TXID {tx}")),
+            _ => failure(
+                6724,
+                &format!("ERROR:6724:HIGH:Could NOT retrieve transaction details for TXID {tx}"),
+            ),
         }
     }
 }
@@ -351,7 +382,11 @@ fn luhn(digits: &[u8]) -> bool {
         .enumerate()
         .map(|(i, &b)| {
             let d = u32::from(b - b'0');
-            if i % 2 == 1 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d }
+            if i % 2 == 1 {
+                if d * 2 > 9 { d * 2 - 9 } else { d * 2 }
+            } else {
+                d
+            }
         })
         .sum();
     sum % 10 == 0

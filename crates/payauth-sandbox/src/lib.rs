@@ -19,7 +19,8 @@ use std::sync::Arc;
 use payauth_core::{SharedClock, SystemClock};
 
 pub use easypay::{
-    DEFAULT_EASYPAY_ACCOUNT, EasyPayEmulator, LOCKOUT_AFTER, PCI_EASYPAY_ACCOUNT, PCI_EASYPAY_SIGNER,
+    DEFAULT_EASYPAY_ACCOUNT, EasyPayEmulator, LOCKOUT_AFTER, PCI_EASYPAY_ACCOUNT,
+    PCI_EASYPAY_SIGNER,
 };
 pub use easypay_card::{CardKey, CardKeyError};
 pub use faults::Fault;

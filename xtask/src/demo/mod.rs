@@ -2,6 +2,7 @@
 //! happened. No network, no credentials. One module per crate.
 
 mod card;
+mod easypay;
 mod numcheck;
 mod oauth;
 mod payroc;
@@ -16,6 +17,7 @@ type Flow = (&'static str, fn() -> DemoResult);
 /// In the order a reader meets the crates in the README.
 const FLOWS: &[Flow] = &[
     ("card-encryption", card::run),
+    ("hmac-sessionkey", easypay::run),
     ("oauth-client-credentials", oauth::run),
     ("numcheck-client", numcheck::run),
     ("payroc-hostedfields", payroc::run),

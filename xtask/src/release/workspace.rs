@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use serde_json::Value;
 use crate::process::Result;
+use serde_json::Value;
 
 /// A workspace member's manifest facts.
 #[derive(Debug, Clone)]
@@ -260,14 +260,8 @@ fn member(package: &Value) -> Result<Member> {
         license_file: string_field(package, "license_file"),
         repository: string_field(package, "repository"),
         readme: string_field(package, "readme"),
-        keywords: package
-            .get("keywords")
-            .map(strings)
-            .unwrap_or_default(),
-        categories: package
-            .get("categories")
-            .map(strings)
-            .unwrap_or_default(),
+        keywords: package.get("keywords").map(strings).unwrap_or_default(),
+        categories: package.get("categories").map(strings).unwrap_or_default(),
         rust_version: string_field(package, "rust_version"),
         name,
         version,
@@ -284,6 +278,11 @@ fn member(package: &Value) -> Result<Member> {
 pub(crate) fn strings(value: &Value) -> Vec<String> {
     value
         .as_array()
-        .map(|items| items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default()
 }
