@@ -380,6 +380,14 @@ fn package(to_release: &[(&Member, Option<String>)], allow_dirty: bool) -> Resul
         args.push("--allow-dirty".into());
     }
     let names: Vec<&str> = to_release.iter().map(|(m, _)| m.name.as_str()).collect();
+    // Verification builds each package against the others through a local registry under
+    // target/package. Left from an earlier run of the same versions, its unpacked sources are
+    // reused as they are, so a dry run would verify against the old code.
+    let stale = root().join("target/package");
+    if stale.exists() {
+        std::fs::remove_dir_all(&stale)
+            .map_err(|e| format!("cannot clear {} before packaging: {e}", stale.display()))?;
+    }
     step(
         &format!("cargo package (build-verified): {}", names.join(", ")),
         &mut cargo(&args),
