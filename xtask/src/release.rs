@@ -370,6 +370,51 @@ fn semver_checks(to_release: &[(&Member, Option<String>)]) -> Result {
 
 /// Packages (and so verifies the build of) every crate in one cargo call, which lets a crate
 /// depend on another released in the same run, then checks each package's file list.
+/// Verification builds each package against the others through a local registry (under
+/// target/package), which cargo unpacks into `$CARGO_HOME/registry/src/<hash>/`. Cargo never
+/// re-extracts a name and version it has seen, so after an earlier dry run of the same versions
+/// it would verify against the old code. Removes our crates from those local registries' caches
+/// (never from crates.io's) and the old tarballs.
+fn clear_stale_packages(to_release: &[(&Member, Option<String>)]) -> Result {
+    let remove = |path: &std::path::Path| -> Result {
+        let removed = if path.is_dir() {
+            std::fs::remove_dir_all(path)
+        } else if path.exists() {
+            std::fs::remove_file(path)
+        } else {
+            Ok(())
+        };
+        removed.map_err(|e| format!("cannot clear {} before packaging: {e}", path.display()))
+    };
+    remove(&root().join("target/package"))?;
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".cargo")));
+    let Some(cargo_home) = cargo_home else {
+        return Ok(());
+    };
+    for kind in ["src", "cache"] {
+        let Ok(registries) = std::fs::read_dir(cargo_home.join("registry").join(kind)) else {
+            continue;
+        };
+        for registry in registries.flatten() {
+            if registry
+                .file_name()
+                .to_string_lossy()
+                .starts_with("index.crates.io")
+            {
+                continue;
+            }
+            for (member, _) in to_release {
+                let name = format!("{}-{}", member.name, member.version);
+                remove(&registry.path().join(&name))?;
+                remove(&registry.path().join(format!("{name}.crate")))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 fn package(to_release: &[(&Member, Option<String>)], allow_dirty: bool) -> Result {
     let mut args: Vec<String> = vec!["package".into()];
     for (member, _) in to_release {
@@ -380,14 +425,7 @@ fn package(to_release: &[(&Member, Option<String>)], allow_dirty: bool) -> Resul
         args.push("--allow-dirty".into());
     }
     let names: Vec<&str> = to_release.iter().map(|(m, _)| m.name.as_str()).collect();
-    // Verification builds each package against the others through a local registry under
-    // target/package. Left from an earlier run of the same versions, its unpacked sources are
-    // reused as they are, so a dry run would verify against the old code.
-    let stale = root().join("target/package");
-    if stale.exists() {
-        std::fs::remove_dir_all(&stale)
-            .map_err(|e| format!("cannot clear {} before packaging: {e}", stale.display()))?;
-    }
+    clear_stale_packages(to_release)?;
     step(
         &format!("cargo package (build-verified): {}", names.join(", ")),
         &mut cargo(&args),
