@@ -6,7 +6,7 @@ use payauth_core::{
     CredentialCell, Expiring, Http, HttpConfig, HttpRequest, SharedClock, SystemClock,
     require_secure_url,
 };
-use secrecy::{ExposeSecret as _, SecretString};
+use secrecy::ExposeSecret as _;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -329,6 +329,3 @@ impl fmt::Debug for ClientBuilder {
             .finish_non_exhaustive()
     }
 }
-
-// Keeps the key type in one place for `Session`.
-pub(crate) type SessionKey = SecretString;

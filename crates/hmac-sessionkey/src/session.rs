@@ -6,9 +6,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use crate::client::SessionKey;
 use crate::envelope::ms_json_date;
 use crate::error::{Error, Result};
+use secrecy::SecretString;
 
 /// An authenticated session: the merchants the account may charge for and the user record.
 /// The session key itself is never shown by `Debug`.
@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 pub struct Session(pub(crate) Arc<SessionData>);
 
 pub(crate) struct SessionData {
-    pub(crate) key: SessionKey,
+    pub(crate) key: SecretString,
     merchants: Vec<Merchant>,
     user: Option<User>,
     pub(crate) expires_at: SystemTime,
@@ -77,7 +77,7 @@ impl SessionData {
             .get("ThisUser")
             .and_then(|u| serde_json::from_value(u.clone()).ok());
         Ok(SessionData {
-            key: SessionKey::from(key.to_owned()),
+            key: SecretString::from(key.to_owned()),
             merchants,
             user,
             expires_at,

@@ -11,7 +11,6 @@ pub(crate) struct Request {
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) body: Vec<u8>,
     /// The client's address, as the vendors see it (EasyPay binds sessions to it).
-    #[allow(dead_code)]
     pub(crate) peer: IpAddr,
 }
 
