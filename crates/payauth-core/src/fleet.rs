@@ -349,7 +349,7 @@ mod tests {
     use super::*;
     use crate::clock::{Clock as _, ManualClock};
     use crate::store::CredentialStore;
-    use crate::store::{CredentialStore as _, LeaseStore, MemoryStore, RecordChange, RecordStore};
+    use crate::store::{LeaseStore, MemoryStore, RecordChange, RecordStore};
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     const LIFE: Duration = Duration::from_secs(600);
