@@ -3,8 +3,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use payauth_core::{
-    CredentialCell, Expiring, Http, HttpConfig, HttpRequest, HttpResponse, Idempotency,
-    RetryPolicy, SharedClock, SystemClock, require_secure_url, status_verdict, transport_verdict,
+    CacheKey, CredentialCell, DEFAULT_LEASE_TTL, Expiring, Http, HttpConfig, HttpRequest,
+    HttpResponse, Idempotency, RetryPolicy, SharedCache, SharedClock, SharedStore, SystemClock,
+    require_secure_url, status_verdict, transport_verdict,
 };
 use secrecy::ExposeSecret as _;
 
@@ -56,7 +57,9 @@ struct Inner {
     credentials: Credentials,
     method: AuthMethod,
     form: Vec<(String, String)>,
-    cell: CredentialCell<TokenData, Error>,
+    cell: Arc<CredentialCell<TokenData, Error>>,
+    /// The fleet-wide layer behind the in-process cell, when a shared store is plugged in.
+    shared: Option<SharedCache>,
     clock: SharedClock,
     default_lifetime: Duration,
     retry: RetryPolicy,
@@ -80,19 +83,28 @@ impl Client {
                 env!("CARGO_PKG_VERSION")
             )),
             retry: RetryPolicy::default(),
+            shared_store: None,
+            lease_ttl: DEFAULT_LEASE_TTL,
         }
     }
 
-    /// A valid access token: the cached one, or a new one if it is missing, expired or inside
-    /// the refresh margin (see [`payauth_core::CredentialCell`] for who fetches and who waits).
+    /// A valid access token: the cached one, or a new one if it is missing or expired. Inside the
+    /// refresh margin the cached token is returned at once and a background thread replaces it,
+    /// so no caller waits while a valid token exists (see
+    /// [`CredentialCell::get_ahead`](payauth_core::CredentialCell::get_ahead)). With a
+    /// [shared store](ClientBuilder::shared_store), a missing token is read from the store before
+    /// the token endpoint is asked, and one process of the fleet refreshes for all.
     ///
     /// # Errors
     /// The token endpoint's refusal ([`Error::OAuth`]), a transport failure, or an unusable
     /// response. Transport failures, 429 and 5xx are retried first with the client's
     /// [`RetryPolicy`]; a 4xx never is.
     pub fn bearer(&self) -> Result<AccessToken> {
-        let inner = &self.inner;
-        let data = inner.cell.get(|| inner.fetch())?;
+        let inner = Arc::clone(&self.inner);
+        let data = self
+            .inner
+            .cell
+            .get_ahead(move |ahead| inner.refresh(ahead))?;
         Ok(AccessToken { inner: data })
     }
 
@@ -100,7 +112,11 @@ impl Client {
     /// Call it when the API rejects the token (HTTP 401) on a request you built yourself; many
     /// threads doing so at once cause one fetch.
     pub fn invalidate(&self, token: &AccessToken) -> bool {
-        self.inner.cell.invalidate(&token.inner)
+        let dropped = self.inner.cell.invalidate(&token.inner);
+        if dropped && let Some(shared) = &self.inner.shared {
+            shared.invalidate(&*token.inner);
+        }
+        dropped
     }
 
     /// Sends `request` with `Authorization: Bearer <token>`. On a 401 the token is dropped, a
@@ -139,6 +155,18 @@ impl Client {
 }
 
 impl Inner {
+    /// A new token: through the shared store when there is one, else from the token endpoint.
+    fn refresh(&self, ahead: bool) -> Result<Expiring<TokenData>> {
+        let Some(shared) = &self.shared else {
+            return self.fetch();
+        };
+        let fresh = shared.fetch(ahead, || self.fetch())?;
+        Ok(Expiring {
+            value: fresh.value.with_expiry(fresh.expires_at),
+            expires_at: fresh.expires_at,
+        })
+    }
+
     fn fetch(&self) -> Result<Expiring<TokenData>> {
         let request = self.token_request();
         let response = self.retry.run(
@@ -209,6 +237,7 @@ impl fmt::Debug for Client {
             .field("auth_method", &self.inner.method)
             .field("form_parameters", &form_names)
             .field("cache", &self.inner.cell)
+            .field("shared", &self.inner.shared)
             .finish_non_exhaustive()
     }
 }
@@ -225,9 +254,29 @@ pub struct ClientBuilder {
     clock: Option<SharedClock>,
     http: HttpConfig,
     retry: RetryPolicy,
+    shared_store: Option<Arc<dyn SharedStore>>,
+    lease_ttl: Duration,
 }
 
 impl ClientBuilder {
+    /// Shares tokens with every process using the same store (`payauth_redis::RedisStore`, say)
+    /// and the same token URL, client id, auth method and form parameters (scope, audience, ...).
+    /// The in-process cache stays in front, so a cached [`Client::bearer`] never touches the
+    /// store. What is stored is the access token alone, sealed with ChaCha20-Poly1305 under a key
+    /// derived from the client secret; the secret itself is never stored. When the store is
+    /// unreachable the client fetches its own token and logs a warning (it fails open).
+    pub fn shared_store(mut self, store: Arc<dyn SharedStore>) -> Self {
+        self.shared_store = Some(store);
+        self
+    }
+
+    /// How long the fleet's refresh lease lasts (a process that dies while refreshing delays
+    /// the others by at most this); default [`DEFAULT_LEASE_TTL`].
+    pub fn shared_lease_ttl(mut self, ttl: Duration) -> Self {
+        self.lease_ttl = ttl;
+        self
+    }
+
     /// Uses a Pledg environment's token endpoint.
     pub fn environment(mut self, environment: Environment) -> Self {
         self.token_url = Some(environment.token_url());
@@ -333,6 +382,23 @@ impl ClientBuilder {
             form.insert(0, ("scope".to_owned(), scope));
         }
         let clock = self.clock.unwrap_or_else(SystemClock::shared);
+        let shared = self.shared_store.map(|store| {
+            let mut key = CacheKey::new("oauth")
+                .part("token_url", &token_url)
+                .part("client_id", self.credentials.id.as_str())
+                .part("auth_method", &format!("{:?}", self.method));
+            for (name, value) in &form {
+                key = key.part(name, value);
+            }
+            SharedCache::new(
+                store,
+                &key,
+                self.credentials.secret.expose().as_bytes(),
+                self.margin,
+                Arc::clone(&clock),
+            )
+            .with_lease_ttl(self.lease_ttl)
+        });
         Ok(Client {
             inner: Arc::new(Inner {
                 http: self.http.build(),
@@ -340,7 +406,8 @@ impl ClientBuilder {
                 credentials: self.credentials,
                 method: self.method,
                 form,
-                cell: CredentialCell::new(Arc::clone(&clock), self.margin),
+                cell: Arc::new(CredentialCell::new(Arc::clone(&clock), self.margin)),
+                shared,
                 clock,
                 default_lifetime: self.default_lifetime,
                 retry: self.retry,

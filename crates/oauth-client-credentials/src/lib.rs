@@ -10,8 +10,8 @@ pub use client::{Client, ClientBuilder, DEFAULT_LIFETIME, DEFAULT_REFRESH_MARGIN
 pub use credentials::{AuthMethod, BasicCredentials, ClientId, ClientSecret, Credentials};
 pub use error::{Error, Result};
 pub use payauth_core::{
-    Clock, HttpRequest, HttpResponse, ManualClock, RetryPolicy, SharedClock, SystemClock,
-    TransportError, TransportKind,
+    Clock, HttpRequest, HttpResponse, ManualClock, MemoryStore, RetryPolicy, SharedClock,
+    SharedStore, SystemClock, TransportError, TransportKind,
 };
 pub use signing::{SignedParameters, SigningKey};
 pub use token::AccessToken;

@@ -59,6 +59,33 @@ struct WireError {
     error_uri: Option<String>,
 }
 
+impl TokenData {
+    /// The same token with the expiry a shared store gave it (its time to live there).
+    pub(crate) fn with_expiry(mut self, expires_at: SystemTime) -> Self {
+        self.expires_at = expires_at;
+        self
+    }
+}
+
+/// What a shared store holds (sealed): the token alone; the expiry is the store's time to live.
+impl payauth_core::SharedValue for TokenData {
+    fn to_bytes(&self) -> zeroize::Zeroizing<Vec<u8>> {
+        zeroize::Zeroizing::new(self.secret.expose_secret().as_bytes().to_vec())
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let token = std::str::from_utf8(bytes).ok()?;
+        if token.is_empty() {
+            return None;
+        }
+        Some(TokenData {
+            secret: SecretString::from(token.to_owned()),
+            header: SecretString::from(format!("Bearer {token}")),
+            expires_at: SystemTime::UNIX_EPOCH,
+        })
+    }
+}
+
 /// Reads a token response (leniently, see [`payauth_core::parse_token_response`]) into the cached
 /// form: the secret once, inside the `Bearer` header value.
 pub(crate) fn parse_token(

@@ -96,6 +96,8 @@ struct Settings {
 
 struct Issued {
     client_id: String,
+    /// The `scope` parameter of the token request, echoed by `/api/resource`.
+    scope: Option<String>,
     expires_at: SystemTime,
 }
 
@@ -246,6 +248,7 @@ impl OAuthEmulator {
             token.clone(),
             Issued {
                 client_id: client.id.clone(),
+                scope: field("scope").map(str::to_owned),
                 expires_at: shared.clock.now() + lifetime,
             },
         );
@@ -277,7 +280,7 @@ impl OAuthEmulator {
         match tokens.get(token) {
             Some(issued) if shared.clock.now() < issued.expires_at => Response::json(
                 200,
-                &json!({ "resource": "ok", "client_id": issued.client_id }),
+                &json!({ "resource": "ok", "client_id": issued.client_id, "scope": issued.scope }),
             ),
             _ => challenge(Some("invalid_token")),
         }
