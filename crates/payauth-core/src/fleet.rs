@@ -66,6 +66,22 @@ impl CacheKey {
         self
     }
 
+    /// Adds a parameter that is a secret (an API key, a token): only a one-way HKDF-SHA256
+    /// derivation of it enters the hash, so the key cannot serve to test guesses of the secret
+    /// quickly.
+    pub fn secret_part(self, name: &str, secret: &[u8]) -> Self {
+        let hkdf = hkdf::Hkdf::<Sha256>::new(Some(b"payauth cache key secret part v1"), secret);
+        let mut derived = Zeroizing::new([0u8; 32]);
+        if hkdf
+            .expand(name.as_bytes(), derived.as_mut_slice())
+            .is_err()
+        {
+            unreachable!("32 bytes is within HKDF-SHA256's output limit");
+        }
+        let hex: String = derived.iter().map(|b| format!("{b:02x}")).collect();
+        self.part(name, &hex)
+    }
+
     /// The key as stored: `payauth:<kind>:<hex SHA-256 of the parts>`.
     pub fn finish(&self) -> String {
         let digest = self.hash.clone().finalize();
@@ -393,6 +409,28 @@ mod tests {
             "{left:?}"
         );
         assert_eq!(first.value, "t1");
+    }
+
+    #[test]
+    fn secret_parts_change_the_key_without_showing() {
+        let a = CacheKey::new("t")
+            .secret_part("api_key", b"key-one")
+            .finish();
+        let b = CacheKey::new("t")
+            .secret_part("api_key", b"key-two")
+            .finish();
+        assert_ne!(a, b);
+        assert_eq!(
+            a,
+            CacheKey::new("t")
+                .secret_part("api_key", b"key-one")
+                .finish()
+        );
+        assert!(!a.contains("key-one"));
+        assert_ne!(
+            CacheKey::new("t").part("a", "bc").finish(),
+            CacheKey::new("t").part("ab", "c").finish()
+        );
     }
 
     #[test]

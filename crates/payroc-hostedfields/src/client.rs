@@ -3,9 +3,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use payauth_core::{
-    CredentialCell, Expiring, Http, HttpConfig, HttpRequest, HttpResponse, Idempotency,
-    RetryPolicy, SharedClock, SystemClock, TransportError, require_secure_url, status_verdict,
-    transport_verdict,
+    CacheKey, CredentialCell, DEFAULT_LEASE_TTL, Expiring, Http, HttpConfig, HttpRequest,
+    HttpResponse, Idempotency, RetryPolicy, SharedCache, SharedClock, SharedStore, SystemClock,
+    TransportError, require_secure_url, status_verdict, transport_verdict,
 };
 
 use crate::error::{Error, Result};
@@ -72,7 +72,9 @@ struct Inner {
     api_base: String,
     lib_version: LibVersion,
     api_key: ApiKey,
-    cell: CredentialCell<TokenData, Error>,
+    cell: Arc<CredentialCell<TokenData, Error>>,
+    /// The fleet-wide layer behind the in-process cell, when a shared store is plugged in.
+    shared: Option<SharedCache>,
     clock: SharedClock,
     retry: RetryPolicy,
 }
@@ -94,20 +96,28 @@ impl Client {
                 env!("CARGO_PKG_VERSION")
             )),
             retry: RetryPolicy::default(),
+            shared_store: None,
+            lease_ttl: DEFAULT_LEASE_TTL,
         }
     }
 
-    /// A valid Bearer token: the cached one, or a new one from `/authorize` when it is missing,
-    /// expired or inside the refresh margin. However many threads ask at once, one fetches (see
-    /// [`payauth_core::CredentialCell`]).
+    /// A valid Bearer token: the cached one, or a new one from `/authorize` when it is missing
+    /// or expired. However many threads ask at once, one fetches. Inside the refresh margin the
+    /// cached token is returned at once and a background thread replaces it, so no caller waits
+    /// while a valid token exists (see
+    /// [`CredentialCell::get_ahead`](payauth_core::CredentialCell::get_ahead)). With a
+    /// [shared store](ClientBuilder::shared_store), one process of the fleet fetches for all.
     ///
     /// # Errors
     /// [`Error::Problem`] when the identity service refuses the key (`NotAuthorized`),
     /// [`Error::Transport`], or an unusable answer. Transport failures, 408, 429 and 5xx are
     /// retried first with the client's [`RetryPolicy`]; other statuses never are.
     pub fn bearer(&self) -> Result<BearerToken> {
-        let inner = &self.inner;
-        let data = inner.cell.get(|| inner.fetch_token())?;
+        let inner = Arc::clone(&self.inner);
+        let data = self
+            .inner
+            .cell
+            .get_ahead(move |ahead| inner.refresh(ahead))?;
         Ok(BearerToken { inner: data })
     }
 
@@ -115,7 +125,11 @@ impl Client {
     /// For a 401 on a request you sent yourself; [`create_session`](Self::create_session) does
     /// this on its own.
     pub fn invalidate(&self, token: &BearerToken) -> bool {
-        self.inner.cell.invalidate(&token.inner)
+        let dropped = self.inner.cell.invalidate(&token.inner);
+        if dropped && let Some(shared) = &self.inner.shared {
+            shared.invalidate(&*token.inner);
+        }
+        dropped
     }
 
     /// Creates a Hosted Fields session token: `POST
@@ -200,6 +214,18 @@ impl Client {
 }
 
 impl Inner {
+    /// A new token: through the shared store when there is one, else from `/authorize`.
+    fn refresh(&self, ahead: bool) -> Result<Expiring<TokenData>> {
+        let Some(shared) = &self.shared else {
+            return self.fetch_token();
+        };
+        let fresh = shared.fetch(ahead, || self.fetch_token())?;
+        Ok(Expiring {
+            value: fresh.value.with_expiry(fresh.expires_at),
+            expires_at: fresh.expires_at,
+        })
+    }
+
     fn fetch_token(&self) -> Result<Expiring<TokenData>> {
         // No body: the key is the whole request.
         let request = HttpRequest::post(&self.identity_url)
@@ -289,6 +315,7 @@ impl fmt::Debug for Client {
             .field("lib_version", &self.inner.lib_version)
             .field("api_key", &self.inner.api_key)
             .field("cache", &self.inner.cell)
+            .field("shared", &self.inner.shared)
             .finish_non_exhaustive()
     }
 }
@@ -304,9 +331,29 @@ pub struct ClientBuilder {
     clock: Option<SharedClock>,
     http: HttpConfig,
     retry: RetryPolicy,
+    shared_store: Option<Arc<dyn SharedStore>>,
+    lease_ttl: Duration,
 }
 
 impl ClientBuilder {
+    /// Shares the Bearer token with every process using the same store
+    /// (`payauth_redis::RedisStore`, say), the same identity URL and the same API key. The
+    /// in-process cache stays in front, so a cached [`Client::bearer`] never touches the store.
+    /// What is stored is the Bearer token alone, sealed with ChaCha20-Poly1305 under a key
+    /// derived from the API key; the API key itself is never stored. When the store is
+    /// unreachable the client fetches its own token and logs a warning (it fails open).
+    pub fn shared_store(mut self, store: Arc<dyn SharedStore>) -> Self {
+        self.shared_store = Some(store);
+        self
+    }
+
+    /// How long the fleet's refresh lease lasts (a process that dies while refreshing delays
+    /// the others by at most this); default [`DEFAULT_LEASE_TTL`].
+    pub fn shared_lease_ttl(mut self, ttl: Duration) -> Self {
+        self.lease_ttl = ttl;
+        self
+    }
+
     /// Uses an environment's identity URL, API base and current `libVersion`. Any of them can
     /// still be overridden.
     pub fn environment(mut self, environment: Environment) -> Self {
@@ -407,6 +454,21 @@ impl ClientBuilder {
         require_secure_url(&identity_url)?;
         require_secure_url(&api_base)?;
         let clock = self.clock.unwrap_or_else(SystemClock::shared);
+        let shared = self.shared_store.map(|store| {
+            // The API key decides the token: two keys never share one (and the key itself
+            // never reaches the store, only a one-way derivation of it).
+            let key = CacheKey::new("payroc")
+                .part("identity_url", &identity_url)
+                .secret_part("api_key", self.api_key.expose().as_bytes());
+            SharedCache::new(
+                store,
+                &key,
+                self.api_key.expose().as_bytes(),
+                self.margin,
+                Arc::clone(&clock),
+            )
+            .with_lease_ttl(self.lease_ttl)
+        });
         Ok(Client {
             inner: Arc::new(Inner {
                 http: self.http.build(),
@@ -414,7 +476,8 @@ impl ClientBuilder {
                 api_base,
                 lib_version,
                 api_key: self.api_key,
-                cell: CredentialCell::new(Arc::clone(&clock), self.margin),
+                cell: Arc::new(CredentialCell::new(Arc::clone(&clock), self.margin)),
+                shared,
                 clock,
                 retry: self.retry,
             }),

@@ -10,8 +10,8 @@ mod token;
 pub use client::{Client, ClientBuilder, DEFAULT_REFRESH_MARGIN, Environment};
 pub use error::{Error, Result};
 pub use payauth_core::{
-    Clock, Http, HttpRequest, HttpResponse, ManualClock, RetryPolicy, SharedClock, SystemClock,
-    TransportError, TransportKind,
+    Clock, Http, HttpRequest, HttpResponse, ManualClock, MemoryStore, RetryPolicy, SharedClock,
+    SharedStore, SystemClock, TransportError, TransportKind,
 };
 pub use problem::{Link, Problem, ProblemError, ProblemKind};
 pub use request::{

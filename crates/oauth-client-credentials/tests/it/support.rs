@@ -44,7 +44,10 @@ impl Env {
 pub(crate) fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while !done() {
-        assert!(std::time::Instant::now() < deadline, "{what} never happened");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} never happened"
+        );
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
 }
