@@ -3,8 +3,8 @@ use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use payauth_core::{
-    CredentialCell, Expiring, Http, HttpConfig, HttpRequest, SharedClock, SystemClock,
-    require_secure_url,
+    CacheKey, CredentialCell, DEFAULT_LEASE_TTL, Expiring, Http, HttpConfig, HttpRequest,
+    SharedCache, SharedClock, SharedStore, SystemClock, require_secure_url,
 };
 use secrecy::ExposeSecret as _;
 use serde::Serialize;
@@ -59,7 +59,9 @@ struct Inner {
     credentials: Credentials,
     signer: Option<(HmacSecret, SignerId)>,
     guard: LockoutGuard,
-    cell: CredentialCell<SessionData, Error>,
+    cell: Arc<CredentialCell<SessionData, Error>>,
+    /// The fleet-wide layer behind the in-process cell, when a shared store is plugged in.
+    shared: Option<SharedCache>,
     clock: SharedClock,
 }
 
@@ -71,6 +73,9 @@ impl Client {
             base: Environment::Production.base_url().to_owned(),
             signer: None,
             guard: None,
+            shared_store: None,
+            egress_label: None,
+            lease_ttl: DEFAULT_LEASE_TTL,
             margin: DEFAULT_SESSION_MARGIN,
             clock: None,
             http: HttpConfig::new(concat!(
@@ -81,16 +86,17 @@ impl Client {
         }
     }
 
-    /// The current session, authenticating first if there is none (or it is about to expire).
-    /// Concurrent callers share one authentication.
+    /// The current session, authenticating first if there is none. Concurrent callers share one
+    /// authentication; inside the margin before the 25 hours are up the current session is
+    /// returned at once and a background thread authenticates. With a
+    /// [shared store](ClientBuilder::shared_store), one process of the fleet authenticates for all.
     ///
     /// # Errors
     /// [`Error::CredentialsRejected`] (new credentials needed), [`Error::Guarded`] (refused
     /// locally, nothing sent), [`Error::Vendor`], [`Error::Transport`], ... Authentication is never
     /// retried automatically.
     pub fn session(&self) -> Result<Session> {
-        let inner = &self.inner;
-        Ok(Session(inner.cell.get(|| inner.authenticate())?))
+        Ok(Session(self.inner.current()?))
     }
 
     /// Calls `operation` (`"CardSale/Manual"`, `"Query/Transaction"`, ...) with `body` and returns
@@ -117,7 +123,7 @@ impl Client {
         let url = format!("{}{operation}", self.inner.base);
         let mut retried = false;
         loop {
-            let session = self.inner.cell.get(|| self.inner.authenticate())?;
+            let session = self.inner.current()?;
             let request = HttpRequest::post(url.as_str())
                 .header("accept", "application/json")
                 .header("SessKey", self.inner.sess_key_header(&session))
@@ -125,7 +131,11 @@ impl Client {
             let response = self.inner.http.send(&request)?;
             match result_object(&response, true) {
                 Err(e) if e.is_session_invalid() && !retried => {
-                    self.inner.cell.invalidate(&session);
+                    if self.inner.cell.invalidate(&session)
+                        && let Some(shared) = &self.inner.shared
+                    {
+                        shared.invalidate(&*session);
+                    }
                     retried = true;
                 }
                 Err(e) => return Err(e),
@@ -157,6 +167,23 @@ impl Client {
 }
 
 impl Inner {
+    fn current(self: &Arc<Self>) -> Result<Arc<SessionData>> {
+        let inner = Arc::clone(self);
+        self.cell.get_ahead(move |ahead| inner.refresh(ahead))
+    }
+
+    /// A new session: through the shared store when there is one, else by authenticating.
+    fn refresh(&self, ahead: bool) -> Result<Expiring<SessionData>> {
+        let Some(shared) = &self.shared else {
+            return self.authenticate();
+        };
+        let fresh = shared.fetch(ahead, || self.authenticate())?;
+        Ok(Expiring {
+            value: fresh.value.with_expiry(fresh.expires_at),
+            expires_at: fresh.expires_at,
+        })
+    }
+
     fn authenticate(&self) -> Result<Expiring<SessionData>> {
         let attempt = self.guard.begin(&self.credentials)?;
         let body = json!({
@@ -224,6 +251,7 @@ impl fmt::Debug for Client {
             .field("secured_header", &self.inner.signer.is_some())
             .field("guard", &self.inner.guard)
             .field("session", &self.inner.cell)
+            .field("shared", &self.inner.shared)
             .finish_non_exhaustive()
     }
 }
@@ -234,6 +262,9 @@ pub struct ClientBuilder {
     base: String,
     signer: Option<(HmacSecret, SignerId)>,
     guard: Option<LockoutGuard>,
+    shared_store: Option<Arc<dyn SharedStore>>,
+    egress_label: Option<String>,
+    lease_ttl: Duration,
     margin: Duration,
     clock: Option<SharedClock>,
     http: HttpConfig,
@@ -267,6 +298,36 @@ impl ClientBuilder {
     /// service that a supervisor restarts, so a rejected token is remembered across restarts.
     pub fn lockout_guard(mut self, guard: LockoutGuard) -> Self {
         self.guard = Some(guard);
+        self
+    }
+
+    /// Shares the session key with every process using the same store
+    /// (`payauth_redis::RedisStore`, say), base URL, account, token and
+    /// [egress label](Self::egress_label) (EasyPay binds a session to the caller's IP), and,
+    /// unless a [guard](Self::lockout_guard) is given, guards authentications with
+    /// [`LockoutGuard::shared`] on the same store. The in-process cache stays in front, so a call
+    /// with a cached session never touches the store. What is stored is the session (key,
+    /// merchants, user), sealed with ChaCha20-Poly1305 under a key derived from the token; the
+    /// token and the HMAC secret are never stored. When the store is unreachable, the session
+    /// cache fails open (authenticates locally, through the guard) and the shared guard fails
+    /// closed (refuses to authenticate, naming the store).
+    pub fn shared_store(mut self, store: Arc<dyn SharedStore>) -> Self {
+        self.shared_store = Some(store);
+        self
+    }
+
+    /// A name for the IP address this process reaches EasyPay from (`"nat-eu-1"`); processes
+    /// behind one address share a session and a guard only when they use the same label.
+    /// Default `"default"`.
+    pub fn egress_label(mut self, label: impl Into<String>) -> Self {
+        self.egress_label = Some(label.into());
+        self
+    }
+
+    /// How long the fleet's authentication lease lasts (a process that dies while
+    /// authenticating delays the others by at most this); default [`DEFAULT_LEASE_TTL`].
+    pub fn shared_lease_ttl(mut self, ttl: Duration) -> Self {
+        self.lease_ttl = ttl;
         self
     }
 
@@ -307,14 +368,33 @@ impl ClientBuilder {
     pub fn build(self) -> Result<Client> {
         require_secure_url(&self.base)?;
         let clock = self.clock.unwrap_or_else(SystemClock::shared);
+        let egress = self.egress_label.unwrap_or_else(|| "default".to_owned());
+        let guard = match (self.guard, &self.shared_store) {
+            (Some(guard), _) => guard,
+            (None, Some(store)) => {
+                LockoutGuard::shared(Arc::clone(store), &self.credentials.account, &egress)
+            }
+            (None, None) => LockoutGuard::process_wide(),
+        };
+        let shared = self.shared_store.map(|store| {
+            let token = self.credentials.token.expose().as_bytes();
+            let key = CacheKey::new("easypay")
+                .part("base_url", &self.base)
+                .part("account", self.credentials.account.as_str())
+                .part("egress", &egress)
+                .secret_part("token", token);
+            SharedCache::new(store, &key, token, self.margin, Arc::clone(&clock))
+                .with_lease_ttl(self.lease_ttl)
+        });
         Ok(Client {
             inner: Arc::new(Inner {
                 http: self.http.build(),
                 base: self.base,
                 credentials: self.credentials,
                 signer: self.signer,
-                guard: self.guard.unwrap_or_else(LockoutGuard::process_wide),
-                cell: CredentialCell::new(Arc::clone(&clock), self.margin),
+                guard,
+                cell: Arc::new(CredentialCell::new(Arc::clone(&clock), self.margin)),
+                shared,
                 clock,
             }),
         })

@@ -14,11 +14,12 @@ pub use credentials::{AccountCode, Credentials, HmacSecret, SignerId, Token};
 pub use envelope::{ms_json_date, parse_ms_json_date};
 pub use error::{Error, GuardRefusal, Result, VendorMessage};
 pub use guard::{
-    DEFAULT_FAILURE_CAP, FileGuardStore, GuardState, GuardStore, LockoutGuard, MAX_FAILURE_CAP,
-    MemoryGuardStore,
+    DEFAULT_FAILURE_CAP, DEFAULT_IN_FLIGHT_TTL, FileGuardStore, GuardState, GuardStore,
+    LockoutGuard, MAX_FAILURE_CAP, MemoryGuardStore, SharedGuardStore,
 };
 pub use payauth_core::{
-    Clock, ManualClock, SharedClock, SystemClock, TransportError, TransportKind,
+    Clock, ManualClock, MemoryStore, SharedClock, SharedStore, SystemClock, TransportError,
+    TransportKind,
 };
 pub use requests::{
     AccountHolder, Address, Amounts, CardSaleManual, CardSaleResult, ManualCard, PurchaseItems,

@@ -59,7 +59,10 @@ fn the_token_is_replaced_120_s_before_it_expires() {
     client.create_session(&payment()).unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while client.bearer().unwrap().same_as(&first) {
-        assert!(std::time::Instant::now() < deadline, "the refresh-ahead never landed");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the refresh-ahead never landed"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
     assert_eq!(env.authorize_calls(), 2);
