@@ -551,7 +551,11 @@ mod tests {
             ));
         });
         assert!(!guard.state().unwrap().authentication_in_flight());
-        assert_eq!(guard.state().unwrap().consecutive_failures(), 1, "one attempt sent");
+        assert_eq!(
+            guard.state().unwrap().consecutive_failures(),
+            1,
+            "one attempt sent"
+        );
     }
 
     #[test]
