@@ -8,6 +8,7 @@ mod bench;
 mod demo;
 mod msrv;
 mod process;
+mod redis;
 mod release;
 mod test;
 

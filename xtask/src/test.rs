@@ -13,6 +13,7 @@ pub(crate) fn run() -> Result {
     let start = Instant::now();
     require_openssl()?;
     require_pyjwt()?;
+    crate::redis::require_redis_server()?;
     step("fmt --check", &mut cargo(["fmt", "--all", "--check"]))?;
     step(
         "clippy: all targets, all features, warnings denied",

@@ -9,6 +9,9 @@ use payauth_core::{
 };
 use redis::{Client, Connection, IntoConnectionInfo as _, Script, TlsCertificates};
 
+mod local;
+pub use local::LocalRedis;
+
 /// Default time allowed to connect to Redis.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Default time allowed for each read and write on a Redis connection.

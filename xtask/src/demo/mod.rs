@@ -3,6 +3,7 @@
 
 mod card;
 mod easypay;
+mod fleet;
 mod numcheck;
 mod oauth;
 mod payroc;
@@ -21,6 +22,7 @@ const FLOWS: &[Flow] = &[
     ("oauth-client-credentials", oauth::run),
     ("numcheck-client", numcheck::run),
     ("payroc-hostedfields", payroc::run),
+    ("payauth-redis", fleet::run),
 ];
 
 pub(crate) fn run() -> Result {
