@@ -3,7 +3,12 @@
 //! cached `bearer()` with Redis plugged in vs the default, and callers that waited during a
 //! refresh-ahead through a token endpoint delayed 2 s.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
 
 use std::hint::black_box;
 use std::path::PathBuf;
