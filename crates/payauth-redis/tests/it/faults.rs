@@ -121,3 +121,55 @@ fn a_bad_token_is_sent_once_by_clients_sharing_redis() {
     assert_eq!(sandbox.counters().token_requests, 1);
     assert_eq!(sandbox.easypay().failure_count(), 1);
 }
+
+/// Every log record of this test binary, formatted.
+static RECORDS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+struct Capture;
+
+impl log::Log for Capture {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+    fn log(&self, record: &log::Record<'_>) {
+        RECORDS.lock().unwrap().push(format!(
+            "{} {}: {}",
+            record.level(),
+            record.target(),
+            record.args()
+        ));
+    }
+    fn flush(&self) {}
+}
+
+#[test]
+fn failing_open_is_logged_without_a_secret() {
+    static CAPTURE: Capture = Capture;
+    let _ = log::set_logger(&CAPTURE);
+    log::set_max_level(log::LevelFilter::Trace);
+    let sandbox = Sandbox::start().unwrap();
+    let port = free_port();
+    let store = store_on(port);
+    let client = oauth_client(&sandbox, &store, "read");
+    let token = client.bearer().unwrap();
+    let mine: Vec<String> = RECORDS
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r.contains(&format!("127.0.0.1:{port}")))
+        .cloned()
+        .collect();
+    assert!(
+        mine.iter()
+            .any(|r| r.starts_with("WARN payauth_core::fleet") && r.contains("fail open")),
+        "{mine:?}"
+    );
+    for record in RECORDS.lock().unwrap().iter() {
+        for secret in [token.secret(), payauth_sandbox::DEFAULT_CLIENT_SECRET] {
+            assert!(
+                !record.contains(secret),
+                "a secret in a log record: {record}"
+            );
+        }
+    }
+}

@@ -178,3 +178,65 @@ fn a_password_protected_server_needs_the_password() {
         "{error}"
     );
 }
+
+#[test]
+fn rediss_over_rustls_with_a_private_root() {
+    let keys = concat!(env!("CARGO_MANIFEST_DIR"), "/../payauth-sandbox/keys");
+    let port = free_port();
+    let dir = std::env::temp_dir().join(format!(
+        "payauth-redis-tls-{}",
+        payauth_core::random_owner()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut child = std::process::Command::new(payauth_redis::LocalRedis::binary())
+        .args([
+            "--port",
+            "0",
+            "--tls-port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+        ])
+        .args([
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--tls-auth-clients",
+            "no",
+        ])
+        .arg("--tls-cert-file")
+        .arg(format!("{keys}/tls-server-cert.pem"))
+        .arg("--tls-key-file")
+        .arg(format!("{keys}/tls-server-key.pem"))
+        .arg("--tls-ca-cert-file")
+        .arg(format!("{keys}/tls-ca.pem"))
+        .arg("--dir")
+        .arg(&dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let ca = std::fs::read(format!("{keys}/tls-ca.pem")).unwrap();
+    let store = RedisStore::builder(format!("rediss://127.0.0.1:{port}"))
+        .trust_root_pem(ca)
+        .build()
+        .unwrap();
+    let started = crate::server::wait_for(|| store.ping().is_ok());
+    // Without the private root the server's certificate is not trusted.
+    let untrusted = RedisStore::open(format!("rediss://127.0.0.1:{port}")).unwrap();
+    let untrusted_result = untrusted.ping();
+    let stored = started.then(|| {
+        store.put("k", b"over tls", TTL).unwrap();
+        store.get("k").unwrap().unwrap().value
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        started,
+        "redis-server with TLS did not answer over rediss://"
+    );
+    assert_eq!(stored.as_deref(), Some(&b"over tls"[..]));
+    assert!(untrusted_result.is_err());
+}
