@@ -27,7 +27,8 @@ pub use faults::Fault;
 pub use numcheck::{DEFAULT_NUMCHECK_SECRET, NumCheckEmulator};
 pub use oauth::{
     BasicEncoding, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_DASHBOARD_USER,
-    DEFAULT_SIGNING_SECRET, ExpiresIn, OAuthClient, OAuthEmulator,
+    DEFAULT_SIGNING_SECRET, Discovery, ExpiresIn, JWT_CLIENT_PRIVATE_KEY_PEM,
+    JWT_CLIENT_PUBLIC_KEY_PEM, OAuthClient, OAuthEmulator,
 };
 pub use payroc::{DEFAULT_PAYROC_API_KEY, PayrocEmulator, SessionAttempt};
 pub use state::Counters;
@@ -178,6 +179,10 @@ impl SandboxBuilder {
             None
         };
         let server = Server::start(Arc::clone(&shared), tls_config, self.port)?;
+        let scheme = if self.tls { "https" } else { "http" };
+        shared
+            .oauth
+            .set_base_url(format!("{scheme}://{}", server.addr()));
         Ok(Sandbox {
             shared,
             tls: self.tls,
