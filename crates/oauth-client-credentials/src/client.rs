@@ -208,7 +208,9 @@ impl Inner {
             self.clock.as_ref(),
             |_| {
                 // Built per attempt: an assertion's `jti` must not be sent twice.
-                let request = self.token_request(method).map_err(Failure::Final)?;
+                let request = self
+                    .token_request(method)
+                    .map_err(|e| Failure::Final(Box::new(e)))?;
                 let response = self.http.send(&request)?;
                 if response.status() == 429 || response.status() >= 500 {
                     // Kept as the error so the verdict can read `Retry-After`.
@@ -227,7 +229,7 @@ impl Inner {
             Ok(response) => response,
             Err(Failure::Transport(e)) => return Err(Error::Transport(e)),
             Err(Failure::Status(r)) => return Err(parse_error(&r)),
-            Err(Failure::Final(e)) => return Err(e),
+            Err(Failure::Final(e)) => return Err(*e),
         };
         parse_token(
             &response,
@@ -359,8 +361,8 @@ enum Failure {
     Transport(payauth_core::TransportError),
     // Boxed: a response is large next to a transport error, and this travels in every Result.
     Status(Box<HttpResponse>),
-    /// Not retried: the request could not be made.
-    Final(Error),
+    /// Not retried: the request could not be made. Boxed, as `Status` is.
+    Final(Box<Error>),
 }
 
 impl From<payauth_core::TransportError> for Failure {

@@ -36,7 +36,7 @@ pub enum Error {
         uri: Option<String>,
         /// The body's other members as text (at most 16, each cut to 200 characters; values of
         /// members named like a secret, token, key or code are `[redacted]`).
-        members: Vec<(String, String)>,
+        members: Box<[(String, String)]>,
         /// The `WWW-Authenticate` header, if any.
         www_authenticate: Option<String>,
     },

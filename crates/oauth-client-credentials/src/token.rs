@@ -264,7 +264,7 @@ mod tests {
                 error: "invalid_client".into(),
                 description: Some("bad secret".into()),
                 uri: None,
-                members: Vec::new(),
+                members: Box::new([]),
                 www_authenticate: None,
             }
         );
