@@ -805,3 +805,34 @@ fn verify_hs256(jwt: &str, secret: &[u8], now: SystemTime) -> Result<Value, JwtE
     }
     Ok(claims)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_three_basic_decodings() {
+        // Certified provider: form decoding, a stray `%` refused.
+        assert_eq!(strict_decode("a%2Bb+c").as_deref(), Some("a+b c"));
+        assert_eq!(strict_decode("a%20b").as_deref(), Some("a b"));
+        assert_eq!(strict_decode("50%"), None);
+        assert_eq!(strict_decode("%zz"), None);
+        // authlib's `unquote`: escapes decoded, `+` and a stray `%` kept.
+        assert_eq!(unquote("a%2Bb+c"), "a+b+c");
+        assert_eq!(unquote("a%20b"), "a b");
+        assert_eq!(unquote("50%"), "50%");
+        assert_eq!(unquote("%zz"), "%zz");
+    }
+
+    #[test]
+    fn strict_clients_refuse_a_malformed_escape_as_invalid_request() {
+        let clients = [OAuthClient::new("id", "p%zz").strict()];
+        let header = STANDARD.encode("id:p%zz");
+        assert!(basic_client(&clients, &header).is_err());
+        let header = STANDARD.encode("id:p%25zz");
+        assert!(basic_client(&clients, &header).unwrap().is_some());
+        let jwt_only = [OAuthClient::client_secret_jwt("id", "s")];
+        let header = STANDARD.encode("id:s");
+        assert!(basic_client(&jwt_only, &header).unwrap().is_none());
+    }
+}
