@@ -318,7 +318,7 @@ impl PayrocEmulator {
                 path,
             )
         };
-        let response = stored.replay().header("X-Request-Id", random_hex(8));
+        let response = stored.replay();
         answers.insert(
             key.to_owned(),
             Stored {
@@ -454,8 +454,10 @@ impl Stored {
         }
     }
 
+    /// The stored answer, with a new `X-Request-Id` (each request has its own id).
     fn replay(&self) -> Response {
-        let response = Response::raw(self.status, self.content_type, self.body.clone());
+        let response = Response::raw(self.status, self.content_type, self.body.clone())
+            .header("X-Request-Id", random_hex(8));
         match &self.location {
             Some(location) => response.header("Location", location.as_str()),
             None => response,
