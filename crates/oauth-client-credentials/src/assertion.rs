@@ -7,7 +7,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac as _};
 use rsa::RsaPrivateKey;
 use rsa::pkcs1v15::SigningKey as RsaSigningKey;
 use rsa::pkcs8::DecodePrivateKey as _;
@@ -16,6 +15,7 @@ use secrecy::SecretString;
 use sha2::Sha256;
 
 use crate::error::{Error, Result};
+use crate::signing::SigningKey;
 
 /// `client_assertion_type` for a JWT assertion.
 pub(crate) const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -103,11 +103,10 @@ pub(crate) fn assertion(
         rule: "the operating system's random source failed",
     })?;
     let header = match signer {
-        Signer::Secret(_) => serde_json::json!({ "alg": "HS256", "typ": "JWT" }),
-        Signer::Key(key) => match &key.key_id {
-            Some(kid) => serde_json::json!({ "alg": "RS256", "typ": "JWT", "kid": kid }),
-            None => serde_json::json!({ "alg": "RS256", "typ": "JWT" }),
-        },
+        Signer::Key(PrivateKey {
+            key_id: Some(kid), ..
+        }) => serde_json::json!({ "alg": "RS256", "typ": "JWT", "kid": kid }),
+        _ => serde_json::json!({ "alg": "RS256", "typ": "JWT" }),
     };
     let claims = serde_json::json!({
         "iss": client_id,
@@ -117,24 +116,20 @@ pub(crate) fn assertion(
         "exp": iat + ASSERTION_LIFETIME.as_secs(),
         "jti": URL_SAFE_NO_PAD.encode(jti),
     });
+    let key = match signer {
+        // The crate's HS256 signer: header {"alg":"HS256","typ":"JWT"}, the claims as given.
+        Signer::Secret(secret) => {
+            let jwt = SigningKey::new(*secret)?.sign(&claims, None)?;
+            return Ok(SecretString::from(jwt.as_str().to_owned()));
+        }
+        Signer::Key(key) => key,
+    };
     let signing_input = format!(
         "{}.{}",
         URL_SAFE_NO_PAD.encode(header.to_string()),
         URL_SAFE_NO_PAD.encode(claims.to_string())
     );
-    let signature = match signer {
-        Signer::Secret(secret) => {
-            let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).map_err(|_| {
-                Error::InvalidInput {
-                    field: "client_secret",
-                    rule: "unusable as an HMAC key",
-                }
-            })?;
-            mac.update(signing_input.as_bytes());
-            mac.finalize().into_bytes().to_vec()
-        }
-        Signer::Key(key) => key.sign(signing_input.as_bytes()),
-    };
+    let signature = key.sign(signing_input.as_bytes());
     Ok(SecretString::from(format!(
         "{signing_input}.{}",
         URL_SAFE_NO_PAD.encode(signature)
