@@ -72,12 +72,12 @@ fn read(body: &[u8], issuer: &str) -> Result<Metadata> {
     // Every URL the document gives must pass the same rule as the ones the user gives.
     for (name, value) in members {
         let is_url = name.ends_with("_endpoint") || name.ends_with("_uri");
-        if let (true, Some(url)) = (is_url, value.as_str()) {
-            if require_secure_url(url).is_err() {
-                return Err(Error::Discovery {
-                    reason: "a URL in the metadata is not https (or loopback http), or carries credentials",
-                });
-            }
+        if let (true, Some(url)) = (is_url, value.as_str())
+            && require_secure_url(url).is_err()
+        {
+            return Err(Error::Discovery {
+                reason: "a URL in the metadata is not https (or loopback http), or carries credentials",
+            });
         }
     }
     let token_endpoint = members

@@ -7,8 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use hmac::{Hmac, Mac as _};
-use rsa::rand_core::{OsRng, RngCore as _};
+use hmac::{Hmac, KeyInit as _, Mac as _};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
@@ -39,7 +38,7 @@ enum ClientAuth {
     /// An HS256 assertion signed with the secret (RFC 7523 `client_secret_jwt`).
     SecretJwt,
     /// An RS256 assertion verified with this public key (RFC 7523 `private_key_jwt`).
-    PrivateKeyJwt(rsa::RsaPublicKey),
+    PrivateKeyJwt(rsa::PublicKey),
 }
 
 /// The private key of the sandbox's `private_key_jwt` test client (PEM PKCS#8, RSA-2048); the
@@ -116,7 +115,7 @@ impl OAuthClient {
     #[allow(clippy::expect_used)]
     pub fn private_key_jwt(id: impl Into<String>, public_key_pem: &str) -> Self {
         use rsa::pkcs8::DecodePublicKey as _;
-        let key = rsa::RsaPublicKey::from_public_key_pem(public_key_pem)
+        let key = rsa::PublicKey::from_public_key_pem(public_key_pem)
             .expect("an RSA public key in PEM SPKI form");
         let mut client = OAuthClient::new(id, String::new());
         client.auth = ClientAuth::PrivateKeyJwt(key);
@@ -758,7 +757,7 @@ fn oauth_error(status: u16, error: &str, description: &str) -> Response {
 
 fn random_token() -> String {
     let mut bytes = [0u8; 32];
-    OsRng.fill_bytes(&mut bytes);
+    crate::random::fill(&mut bytes);
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
