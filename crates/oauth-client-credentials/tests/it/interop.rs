@@ -363,3 +363,15 @@ fn a_chained_report_shows_each_cause_once() {
     assert!(!chain.repeats_a_cause(), "{chain}");
     assert_eq!(chain.messages().len(), 1, "{chain}");
 }
+
+#[test]
+fn a_dpop_token_is_never_sent_as_bearer() {
+    // Payroc's client accepts any token_type; this generic client keeps the Bearer check.
+    let env = env();
+    env.sandbox.oauth().set_token_type("DPoP");
+    let err = env.client().bearer().unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidTokenResponse { status: 200, reason } if reason.contains("Bearer")),
+        "{err:?}"
+    );
+}
