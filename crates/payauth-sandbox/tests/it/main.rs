@@ -4,6 +4,7 @@
 
 mod numcheck;
 mod payroc;
+mod service;
 
 use std::time::Duration;
 
