@@ -103,9 +103,10 @@ fn call(
 
     let spinner = spinner(ctx, call.id());
     let mut last = None;
+    let plain_lines = !ctx.json;
     let outcome = client.wait_for_call(call.id(), Duration::from_secs(timeout), |status| {
         spinner.set_message(format!("call {}: {status}", call.id()));
-        if spinner.is_hidden() && last != Some(status) {
+        if plain_lines && spinner.is_hidden() && last != Some(status) {
             eprintln!("call {}: {status}", call.id());
         }
         last = Some(status);
