@@ -306,7 +306,10 @@ fn a_command_line_crate_documents_itself_from_its_readme_too() {
     assert_finding(
         copy.gate(),
         "payauth-cli",
-        &["src/main.rs does not start with", "README, included as the crate documentation"],
+        &[
+            "src/main.rs does not start with",
+            "README, included as the crate documentation",
+        ],
     );
 }
 
