@@ -18,6 +18,7 @@ pub(crate) struct TokenData {
     secret: SecretString,
     header: SecretString,
     pub(crate) expires_at: SystemTime,
+    scope: Option<String>,
 }
 
 impl AccessToken {
@@ -37,6 +38,12 @@ impl AccessToken {
         self.inner.expires_at
     }
 
+    /// The scope the server said it granted (`scope` in the token response), if it said. RFC 6749
+    /// §5.1 lets a server omit it when it granted exactly the scope requested. Not a secret.
+    pub fn scope(&self) -> Option<&str> {
+        self.inner.scope.as_deref()
+    }
+
     /// Whether `other` is the same token from the cache (not a comparison of the secrets).
     pub fn same_as(&self, other: &AccessToken) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
@@ -48,6 +55,7 @@ impl fmt::Debug for AccessToken {
         f.debug_struct("AccessToken")
             .field("token", &"[redacted]")
             .field("expires_at", &self.inner.expires_at)
+            .field("scope", &self.inner.scope)
             .finish()
     }
 }
@@ -81,6 +89,7 @@ pub(crate) fn parse_token(
         secret: token.access_token,
         header,
         expires_at: now + token.lifetime,
+        scope: token.scope,
     })
 }
 
@@ -124,6 +133,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(data.header.expose_secret(), "Bearer abc");
+        assert_eq!(data.scope, None);
+        let scoped = parse(200, r#"{"access_token":"abc","scope":"read write"}"#).unwrap();
+        assert_eq!(scoped.scope.as_deref(), Some("read write"));
         assert_eq!(
             data.expires_at.duration_since(NOW).unwrap(),
             Duration::from_secs(120)

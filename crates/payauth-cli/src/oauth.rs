@@ -81,6 +81,7 @@ pub(crate) fn run(ctx: &mut Context, command: OauthCommand) -> Result<u8, Failur
         "expires_in": expires_in,
         "expires_at": rfc3339(token.expires_at()),
         "scope_requested": scope,
+        "scope_granted": token.scope(),
     });
     if show_token {
         lines.push(("access token", token.secret().to_owned()));

@@ -14,6 +14,9 @@ pub struct TokenResponse {
     pub access_token: SecretString,
     /// `expires_in`, or the caller's default when the server sent none.
     pub lifetime: Duration,
+    /// `scope`: what the server granted, when it says (RFC 6749 §5.1 lets it omit the scope when
+    /// it is the one requested). Not a secret.
+    pub scope: Option<String>,
 }
 
 impl fmt::Debug for TokenResponse {
@@ -21,6 +24,7 @@ impl fmt::Debug for TokenResponse {
         f.debug_struct("TokenResponse")
             .field("access_token", &"[redacted]")
             .field("lifetime", &self.lifetime)
+            .field("scope", &self.scope)
             .finish()
     }
 }
@@ -31,6 +35,8 @@ struct Wire {
     token_type: Option<String>,
     #[serde(default)]
     expires_in: Value,
+    #[serde(default)]
+    scope: Value,
 }
 
 /// Reads a token response body: `expires_in` as a number or a string of digits, missing →
@@ -73,9 +79,16 @@ pub fn parse_token_response(
     if lifetime.is_zero() {
         return Err("expires_in is 0: the token is already expired");
     }
+    // Lenient: a scope that is not a string (some servers send a list) is not a reason to
+    // refuse a usable token; it is reported as not stated. Bounded, since it is printed.
+    let scope = match wire.scope {
+        Value::String(scope) => Some(scope.chars().take(1024).collect()),
+        _ => None,
+    };
     Ok(TokenResponse {
         access_token: SecretString::from(token),
         lifetime,
+        scope,
     })
 }
 
@@ -112,6 +125,17 @@ mod tests {
         );
         let token = parse_token_response(br#"{"access_token":"abc"}"#, DEFAULT).unwrap();
         assert_eq!(token.access_token.expose_secret(), "abc");
+        assert_eq!(token.scope, None);
+        let scoped = |body: &str| {
+            parse_token_response(body.as_bytes(), DEFAULT)
+                .unwrap()
+                .scope
+        };
+        assert_eq!(
+            scoped(r#"{"access_token":"t","scope":"payments:read refunds"}"#).as_deref(),
+            Some("payments:read refunds")
+        );
+        assert_eq!(scoped(r#"{"access_token":"t","scope":["a","b"]}"#), None);
         assert!(!format!("{token:?}").contains("abc"));
     }
 

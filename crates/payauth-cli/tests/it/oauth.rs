@@ -112,3 +112,48 @@ fn the_environment_presets_are_refused_without_network_only_by_transport() {
     assert_eq!(insecure.code, 3, "{insecure:?}");
     assert!(insecure.stderr.contains("https://"));
 }
+
+#[test]
+fn the_granted_scope_is_printed_when_the_server_states_it() {
+    let url = crate::canned_server(|request| {
+        let granted = if request.contains("scope=payments") {
+            r#","scope":"payments:read""#
+        } else {
+            ""
+        };
+        (
+            200,
+            "application/json",
+            format!(
+                r#"{{"access_token":"canned-token-1","token_type":"Bearer","expires_in":300{granted}}}"#
+            ),
+        )
+    });
+    let token = |scope: Option<&str>| {
+        let mut args = vec![
+            "--json",
+            "oauth",
+            "token",
+            "--client-id",
+            "x",
+            "--token-url",
+        ];
+        let token_url = format!("{url}/token");
+        args.push(&token_url);
+        if let Some(scope) = scope {
+            args.extend(["--scope", scope]);
+        }
+        Run::new(&args)
+            .env("PAYAUTH_OAUTH_CLIENT_SECRET", "canned-secret")
+            .run()
+    };
+    let scoped = token(Some("payments"));
+    assert_eq!(scoped.code, 0, "{scoped:?}");
+    let value = scoped.json();
+    assert_eq!(value["scope_requested"], "payments");
+    assert_eq!(value["scope_granted"], "payments:read");
+    assert!((290..=300).contains(&value["expires_in"].as_i64().unwrap()));
+    assert!(!scoped.all().contains("canned-token-1"));
+    let unstated = token(None);
+    assert_eq!(unstated.json()["scope_granted"], serde_json::Value::Null);
+}

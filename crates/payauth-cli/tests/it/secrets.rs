@@ -1,54 +1,19 @@
 //! No secret given by environment variable or prompt reaches stdout or stderr without
 //! `--show-token`, even when a server echoes it back in an error.
 
-use std::io::{Read as _, Write as _};
-use std::net::TcpListener;
-
 use crate::{CLIENT_ID, CLIENT_SECRET, PAYROC_KEY, Run, Sandbox};
 
-/// A server that answers every request with HTTP 500 and the request itself as the body, as a
-/// misbehaving proxy or a debugging endpoint might.
+/// A server that answers every request with HTTP 500 and the request itself as the body (its
+/// body first, so the secrets reach the error excerpt), as a misbehaving proxy might.
 fn echo_server() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut request = Vec::new();
-            let mut chunk = [0u8; 4096];
-            // Headers, then as much body as Content-Length says.
-            while let Ok(n) = stream.read(&mut chunk) {
-                if n == 0 {
-                    break;
-                }
-                request.extend_from_slice(&chunk[..n]);
-                let text = String::from_utf8_lossy(&request);
-                if let Some(end) = text.find("\r\n\r\n") {
-                    let length = text[..end]
-                        .lines()
-                        .find_map(|l| {
-                            l.to_ascii_lowercase()
-                                .strip_prefix("content-length:")
-                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
-                        })
-                        .unwrap_or(0);
-                    if request.len() >= end + 4 + length {
-                        break;
-                    }
-                }
-            }
-            // The request's body first, then its head: the secrets reach the error excerpt.
-            let text = String::from_utf8_lossy(&request);
-            let (head, sent) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-            let body = format!("{sent} {}", head.replace("\r\n", " "));
-            let answer = format!(
-                "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = stream.write_all(answer.as_bytes());
-        }
-    });
-    url
+    crate::canned_server(|request| {
+        let (head, sent) = request.split_once("\r\n\r\n").unwrap_or((request, ""));
+        (
+            500,
+            "text/plain",
+            format!("{sent} {}", head.replace("\r\n", " ")),
+        )
+    })
 }
 
 #[test]
