@@ -2,10 +2,11 @@
 
 use std::io::{self, IsTerminal as _, Read as _, Write};
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use signal_hook::consts::{SIGINT, SIGTERM};
-use signal_hook::iterator::Signals;
 
 use crate::{Sandbox, SandboxBuilder};
 
@@ -24,7 +25,11 @@ pub fn run_service(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     // Installed before the server starts: a signal sent once the URL is printed stops it cleanly.
-    let signals = Signals::new([SIGINT, SIGTERM])?;
+    // `flag::register` works on every platform (the iterator API is Unix-only).
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [SIGINT, SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))?;
+    }
     let sandbox = builder
         .request_log(|record| eprintln!("{record}"))
         .start()?;
@@ -60,30 +65,26 @@ pub fn run_service(
         "stop with SIGINT (Ctrl-C) or SIGTERM; request log on stderr"
     )?;
     out.flush()?;
-    wait_for_stop(signals);
+    wait_for_stop(&stop);
     drop(sandbox);
     Ok(())
 }
 
-fn wait_for_stop(mut signals: Signals) {
-    let (stop, stopped) = mpsc::channel();
-    let on_signal = stop.clone();
-    let _ = std::thread::Builder::new()
-        .name("sandbox-signals".into())
-        .spawn(move || {
-            if signals.forever().next().is_some() {
-                let _ = on_signal.send(());
-            }
-        });
+/// How often the waiting thread looks at the stop flag.
+const POLL: Duration = Duration::from_millis(100);
+
+/// Blocks until a signal sets `stop`, or stdin ends when it is a terminal (Ctrl-D).
+fn wait_for_stop(stop: &Arc<AtomicBool>) {
     if io::stdin().is_terminal() {
+        let on_eof = Arc::clone(stop);
         let _ = std::thread::Builder::new()
             .name("sandbox-stdin".into())
             .spawn(move || {
                 let _ = io::stdin().read_to_end(&mut Vec::new());
-                let _ = stop.send(());
+                on_eof.store(true, Ordering::SeqCst);
             });
-    } else {
-        drop(stop);
     }
-    let _ = stopped.recv();
+    while !stop.load(Ordering::SeqCst) {
+        std::thread::sleep(POLL);
+    }
 }
