@@ -322,3 +322,63 @@ fn the_sandbox_over_tls_is_reached_with_its_ca() {
     assert_eq!(untrusted.code, 8, "{untrusted:?}");
     assert!(untrusted.stderr.contains("--ca-cert"), "{untrusted:?}");
 }
+
+#[cfg(unix)]
+#[test]
+fn the_sandbox_command_stays_up_without_stdin_and_stops_on_sigterm() {
+    let dir = temp_dir("service");
+    let mut child = Command::new(BIN)
+        .args(["sandbox", "--dir", dir.to_str().unwrap()])
+        .env_clear()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut banner = String::new();
+    while !banner.contains("stop with SIGINT") {
+        assert_ne!(stdout.read_line(&mut banner).unwrap(), 0, "{banner}");
+    }
+    for expected in [
+        "EP9116875",
+        EASYPAY_TOKEN,
+        "/APIcardProcREST/v1.0.0/",
+        "easypay-card-cert.der",
+    ] {
+        assert!(banner.contains(expected), "{expected} missing: {banner}");
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(child.try_wait().unwrap().is_none(), "exited without stdin");
+    let url = banner
+        .split_whitespace()
+        .find(|w| w.starts_with("http"))
+        .unwrap();
+    let out = Run::new(&["payroc", "session", "--terminal", "1234001"])
+        .env("PAYAUTH_SANDBOX", url)
+        .env("PAYAUTH_PAYROC_API_KEY", PAYROC_KEY)
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let output = finish(child);
+    assert_eq!(output.code, 0, "{output:?}");
+    assert!(
+        output.stderr.contains("POST /authorize 200 payroc"),
+        "{output:?}"
+    );
+    assert!(
+        output
+            .stderr
+            .contains("POST /v1/processing-terminals/1234001/hosted-fields-sessions 201 payroc"),
+        "{output:?}"
+    );
+    assert!(!output.stderr.contains(PAYROC_KEY));
+    let _ = std::fs::remove_dir_all(&dir);
+}
