@@ -22,10 +22,10 @@ impl Input {
     /// The secret in environment variable `var`, else a no-echo prompt (terminal) or a line of
     /// stdin (not a terminal).
     pub(crate) fn secret(&self, var: &str, what: &str) -> Result<Zeroizing<String>, Failure> {
-        if let Ok(value) = std::env::var(var) {
-            if !value.is_empty() {
-                return Ok(Zeroizing::new(value));
-            }
+        if let Ok(value) = std::env::var(var)
+            && !value.is_empty()
+        {
+            return Ok(Zeroizing::new(value));
         }
         self.hidden(&format!("{what}: "))
             .map_err(|f| f.hint(format!("set {var}, or type it at the prompt on a terminal")))

@@ -8,6 +8,7 @@ mod http;
 mod numcheck;
 mod oauth;
 mod payroc;
+mod random;
 mod server;
 mod service;
 mod state;
