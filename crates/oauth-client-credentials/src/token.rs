@@ -19,7 +19,7 @@ pub(crate) struct TokenData {
     header: SecretString,
     pub(crate) expires_at: SystemTime,
     token_type: Option<String>,
-    granted_scope: Option<String>,
+    scope: Option<String>,
     requested_scope: Option<String>,
 }
 
@@ -45,11 +45,17 @@ impl AccessToken {
         self.inner.token_type.as_deref()
     }
 
-    /// The scope granted: the server's `scope`, or, when it sent none (RFC 6749 §5.1: the
-    /// granted scope is then the requested one), the scope requested.
+    /// The scope the server said it granted (`scope` in the token response), if it said. RFC 6749
+    /// §5.1 lets a server omit it when it granted exactly the scope requested. Not a secret.
     pub fn scope(&self) -> Option<&str> {
+        self.inner.scope.as_deref()
+    }
+
+    /// The scope in force: what the server said it granted, or, when it said nothing (RFC 6749
+    /// §5.1: the granted scope is then the requested one), the scope requested.
+    pub fn granted_scope(&self) -> Option<&str> {
         self.inner
-            .granted_scope
+            .scope
             .as_deref()
             .or(self.inner.requested_scope.as_deref())
     }
@@ -60,7 +66,7 @@ impl AccessToken {
     pub fn missing_scopes(&self) -> Vec<&str> {
         let (Some(requested), Some(granted)) = (
             self.inner.requested_scope.as_deref(),
-            self.inner.granted_scope.as_deref(),
+            self.inner.scope.as_deref(),
         ) else {
             return Vec::new();
         };
@@ -83,7 +89,7 @@ impl fmt::Debug for AccessToken {
             .field("token", &"[redacted]")
             .field("expires_at", &self.inner.expires_at)
             .field("token_type", &self.inner.token_type)
-            .field("scope", &self.scope())
+            .field("scope", &self.inner.scope)
             .finish()
     }
 }
@@ -124,7 +130,7 @@ pub(crate) fn parse_token(
         header,
         expires_at: now + token.lifetime,
         token_type: token.token_type,
-        granted_scope: token.scope,
+        scope: token.scope,
         requested_scope: requested_scope.map(str::to_owned),
     })
 }
@@ -203,6 +209,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(data.header.expose_secret(), "Bearer abc");
+        assert_eq!(data.scope, None);
+        let scoped = parse(200, r#"{"access_token":"abc","scope":"read write"}"#).unwrap();
+        assert_eq!(scoped.scope.as_deref(), Some("read write"));
         assert_eq!(
             data.expires_at.duration_since(NOW).unwrap(),
             Duration::from_secs(120)
@@ -230,11 +239,13 @@ mod tests {
         };
         assert_eq!(token.token_type(), Some("bearer"));
         assert_eq!(token.scope(), Some("read"));
+        assert_eq!(token.granted_scope(), Some("read"));
         assert_eq!(token.missing_scopes(), ["write"]);
         let all = AccessToken {
             inner: Arc::new(parse(200, r#"{"access_token":"a"}"#).unwrap()),
         };
-        assert_eq!(all.scope(), Some("read write"));
+        assert_eq!(all.scope(), None);
+        assert_eq!(all.granted_scope(), Some("read write"));
         assert!(all.missing_scopes().is_empty());
     }
 

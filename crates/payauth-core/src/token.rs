@@ -16,8 +16,9 @@ pub struct TokenResponse {
     pub lifetime: Duration,
     /// `token_type` as the server wrote it (cut to 200 characters), if it sent one.
     pub token_type: Option<String>,
-    /// The granted `scope` (cut to 1000 characters), if the server sent one. RFC 6749 §5.1: a
-    /// server may grant less than was asked for and then must say so here.
+    /// `scope`: what the server granted, when it says (RFC 6749 §5.1 lets it omit the scope when
+    /// it is the one requested, and requires it when it granted less). Cut to 1024 characters;
+    /// not a secret.
     pub scope: Option<String>,
 }
 
@@ -48,9 +49,10 @@ impl fmt::Debug for TokenResponse {
 struct Wire {
     access_token: Option<String>,
     token_type: Option<Value>,
-    scope: Option<Value>,
     #[serde(default)]
     expires_in: Value,
+    #[serde(default)]
+    scope: Value,
 }
 
 /// Reads a token response body: `expires_in` as a number or a string of digits, missing →
@@ -97,10 +99,6 @@ pub fn parse_token_response_with(
     {
         return Err("token_type is not Bearer");
     }
-    let scope = match wire.scope {
-        Some(Value::String(scope)) => Some(bounded(&scope, 1000)),
-        _ => None,
-    };
     let lifetime = match &wire.expires_in {
         Value::Null => default_lifetime,
         Value::Number(n) => n
@@ -117,6 +115,12 @@ pub fn parse_token_response_with(
     if lifetime.is_zero() {
         return Err("expires_in is 0: the token is already expired");
     }
+    // Lenient: a scope that is not a string (some servers send a list) is not a reason to
+    // refuse a usable token; it is reported as not stated. Bounded, since it is printed.
+    let scope = match wire.scope {
+        Value::String(scope) => Some(scope.chars().take(1024).collect()),
+        _ => None,
+    };
     Ok(TokenResponse {
         access_token: SecretString::from(token),
         lifetime,
@@ -165,6 +169,17 @@ mod tests {
         );
         let token = parse_token_response(br#"{"access_token":"abc"}"#, DEFAULT).unwrap();
         assert_eq!(token.access_token.expose_secret(), "abc");
+        assert_eq!(token.scope, None);
+        let scoped = |body: &str| {
+            parse_token_response(body.as_bytes(), DEFAULT)
+                .unwrap()
+                .scope
+        };
+        assert_eq!(
+            scoped(r#"{"access_token":"t","scope":"payments:read refunds"}"#).as_deref(),
+            Some("payments:read refunds")
+        );
+        assert_eq!(scoped(r#"{"access_token":"t","scope":["a","b"]}"#), None);
         assert!(!format!("{token:?}").contains("abc"));
     }
 

@@ -326,7 +326,8 @@ fn granted_scope_and_token_type_are_exposed() {
         .unwrap();
     assert_eq!(token.token_type(), Some("bearer"));
     // The sandbox grants what is asked and says nothing: the requested scope stands.
-    assert_eq!(token.scope(), Some("read write"));
+    assert_eq!(token.scope(), None);
+    assert_eq!(token.granted_scope(), Some("read write"));
     assert!(token.missing_scopes().is_empty());
 }
 
