@@ -4,6 +4,7 @@ mod cell;
 mod clock;
 mod http;
 mod retry;
+mod scrub;
 mod token;
 
 pub use cell::{CredentialCell, Expiring};
@@ -13,6 +14,8 @@ pub use http::{
     HttpRequest, HttpResponse, Method, TransportError, TransportKind, excerpt, require_secure_url,
 };
 pub use retry::{
-    Idempotency, RetryPolicy, Verdict, parse_retry_after, status_verdict, transport_verdict,
+    Idempotency, RetryPolicy, Stopped, Verdict, parse_retry_after, retryable_status,
+    status_verdict, transport_verdict,
 };
+pub use scrub::{REDACTED, SCRUB_RUN, Scrubber};
 pub use token::{TokenResponse, parse_token_response};
