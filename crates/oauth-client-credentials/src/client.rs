@@ -141,7 +141,7 @@ impl Client {
 impl Inner {
     fn fetch(&self) -> Result<Expiring<TokenData>> {
         let request = self.token_request();
-        let response = self.retry.run(
+        let response = self.retry.execute(
             self.clock.as_ref(),
             |_| {
                 let response = self.http.send(&request)?;
@@ -159,8 +159,17 @@ impl Inner {
         );
         let response = match response {
             Ok(response) => response,
-            Err(Failure::Transport(e)) => return Err(Error::Transport(e)),
-            Err(Failure::Status(r)) => return Err(parse_error(&r)),
+            Err(stopped) => {
+                return Err(match (stopped.error, stopped.refused_wait) {
+                    (Failure::Transport(e), _) => Error::Transport(e),
+                    (Failure::Status(r), Some(retry_after)) => Error::RetryLater {
+                        status: r.status(),
+                        retry_after,
+                        cause: Box::new(parse_error(&r)),
+                    },
+                    (Failure::Status(r), None) => parse_error(&r),
+                });
+            }
         };
         let data = parse_token(&response, self.clock.now(), self.default_lifetime)?;
         let expires_at = data.expires_at;
@@ -184,7 +193,9 @@ impl Inner {
                 form.append_pair("client_secret", self.credentials.secret.expose());
             }
         }
-        request.body("application/x-www-form-urlencoded", form.finish())
+        request
+            .secret(self.credentials.secret.expose())
+            .body("application/x-www-form-urlencoded", form.finish())
     }
 }
 
@@ -343,7 +354,7 @@ impl ClientBuilder {
                 cell: CredentialCell::new(Arc::clone(&clock), self.margin),
                 clock,
                 default_lifetime: self.default_lifetime,
-                retry: self.retry,
+                retry: self.retry.default_deadline(self.http.timeout_value()),
             }),
         })
     }

@@ -2,7 +2,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use payauth_core::{EXCERPT_CHARS, HttpResponse, parse_token_response};
+use payauth_core::{HttpResponse, parse_token_response};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 
@@ -86,7 +86,8 @@ pub(crate) fn parse_token(
 
 /// An RFC 6749 §5.2 error when the body is one, else the status and an excerpt.
 pub(crate) fn parse_error(response: &HttpResponse) -> Error {
-    let cut = |s: String| s.chars().take(EXCERPT_CHARS).collect::<String>();
+    // Server text: scrubbed of the credentials this request carried, then bounded.
+    let cut = |s: String| response.server_text(&s);
     match serde_json::from_slice::<WireError>(response.body()) {
         Ok(wire) => Error::OAuth {
             status: response.status(),

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use payauth_core::{
     CredentialCell, Expiring, Http, HttpConfig, HttpRequest, HttpResponse, Idempotency,
-    RetryPolicy, SharedClock, SystemClock, TransportError, require_secure_url, status_verdict,
-    transport_verdict,
+    RetryPolicy, SharedClock, Stopped, SystemClock, TransportError, require_secure_url,
+    status_verdict, transport_verdict,
 };
 
 use crate::error::{Error, Result};
@@ -141,7 +141,7 @@ impl Client {
         };
         let mut http_request = inner.session_request(request, key);
         let mut reauthorized = false;
-        let outcome = inner.retry.run(
+        let outcome = inner.retry.execute(
             inner.clock.as_ref(),
             |_| self.send_authorized(&mut http_request, &mut reauthorized),
             |failure| match failure {
@@ -154,7 +154,7 @@ impl Client {
         );
         match outcome {
             Ok(response) => parse_session(&response, &request.terminal, key),
-            Err(failure) => Err(failure.into_error()),
+            Err(stopped) => Err(Failure::stopped(stopped)),
         }
     }
 
@@ -204,8 +204,8 @@ impl Inner {
         // No body: the key is the whole request.
         let request = HttpRequest::post(&self.identity_url)
             .header("accept", "application/json")
-            .header("x-api-key", self.api_key.expose());
-        let response = self.retry.run(
+            .secret_header("x-api-key", self.api_key.expose());
+        let response = self.retry.execute(
             self.clock.as_ref(),
             |_| {
                 let response = self.http.send(&request)?;
@@ -222,7 +222,7 @@ impl Inner {
                 Failure::Final(_) => payauth_core::Verdict::Stop,
             },
         );
-        let response = response.map_err(Failure::into_error)?;
+        let response = response.map_err(Failure::stopped)?;
         let data = parse_token(&response, self.clock.now())?;
         let expires_at = data.expires_at;
         Ok(Expiring {
@@ -266,6 +266,19 @@ enum Failure {
 }
 
 impl Failure {
+    /// The error for a retry loop that gave up: [`Error::RetryLater`] when the server asked for
+    /// a wait past the deadline.
+    fn stopped(stopped: Stopped<Failure>) -> Error {
+        match (stopped.error, stopped.refused_wait) {
+            (Failure::Status(response), Some(retry_after)) => Error::RetryLater {
+                status: response.status(),
+                retry_after,
+                cause: Box::new(parse_problem(&response)),
+            },
+            (failure, _) => failure.into_error(),
+        }
+    }
+
     fn into_error(self) -> Error {
         match self {
             Failure::Transport(e) => Error::Transport(e),
@@ -416,7 +429,7 @@ impl ClientBuilder {
                 api_key: self.api_key,
                 cell: CredentialCell::new(Arc::clone(&clock), self.margin),
                 clock,
-                retry: self.retry,
+                retry: self.retry.default_deadline(self.http.timeout_value()),
             }),
         })
     }
