@@ -72,7 +72,35 @@ const TARGETS: &[Target] = &[
         max: 1.20,
         what: "card-encryption (aws-lc backend) vs OpenSSL public-key op, RSA-4096",
     },
+    Target {
+        key: "faults.panics",
+        max: 0.0,
+        what: "fault matrix: cells that panicked",
+    },
+    Target {
+        key: "faults.leaks",
+        max: 0.0,
+        what: "fault matrix: results showing a secret the client holds",
+    },
+    Target {
+        key: "faults.duplicate_paid_calls",
+        max: 0.0,
+        what: "fault matrix: extra init-call requests that reached the sandbox",
+    },
+    Target {
+        key: "faults.guard_miscounts",
+        max: 0.0,
+        what: "fault matrix: lockout guard counts differing from what may have reached EasyPay",
+    },
+    Target {
+        key: "faults.overruns",
+        max: 0.0,
+        what: "fault matrix: cells that ran past their bound",
+    },
 ];
+
+/// The fault matrix must have at least this many cells.
+const MIN_FAULT_CELLS: f64 = 400.0;
 
 pub(crate) fn run() -> Result {
     let mut figures = Figures::new();
@@ -80,6 +108,7 @@ pub(crate) fn run() -> Result {
     oauth(&mut figures)?;
     easypay(&mut figures)?;
     payroc(&mut figures)?;
+    faults(&mut figures);
 
     let dir = root().join("target/bench");
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
@@ -90,11 +119,17 @@ pub(crate) fn run() -> Result {
     }
     println!("\n{markdown}\nwritten to target/bench/report.json and target/bench/report.md");
 
-    let missed: Vec<&str> = TARGETS
+    let mut missed: Vec<&str> = TARGETS
         .iter()
         .filter(|t| figures.get(t.key).is_none_or(|&v| v > t.max))
         .map(|t| t.key)
         .collect();
+    if figures
+        .get("faults.cells")
+        .is_none_or(|&v| v < MIN_FAULT_CELLS)
+    {
+        missed.push("faults.cells");
+    }
     if missed.is_empty() {
         Ok(())
     } else {
@@ -139,6 +174,16 @@ fn run_bench(
         }
     }
     Ok(())
+}
+
+/// The fault matrix, in process: its `faults.*` counts.
+fn faults(figures: &mut Figures) {
+    println!("\n==> fault matrix");
+    let report = crate::faults::run_matrix();
+    crate::faults::print_report(&report);
+    for (key, value) in report.figures() {
+        figures.insert(key.to_owned(), value);
+    }
 }
 
 fn figure(figures: &Figures, key: &str) -> Result<f64> {

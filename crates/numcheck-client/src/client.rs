@@ -3,7 +3,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use payauth_core::{
-    Http, HttpConfig, HttpRequest, HttpResponse, Idempotency, RetryPolicy, SharedClock,
+    Attempts, Http, HttpConfig, HttpRequest, HttpResponse, Idempotency, RetryPolicy, SharedClock,
     SystemClock, TransportError, Verdict, require_secure_url, status_verdict, transport_verdict,
 };
 
@@ -187,11 +187,12 @@ impl Inner {
         request: &HttpRequest,
         idempotency: Idempotency,
     ) -> std::result::Result<HttpResponse, Failure> {
+        let attempts = Attempts::new();
         self.retry
             .execute(
                 self.clock.as_ref(),
                 |_| {
-                    let response = self.http.send(request)?;
+                    let response = self.http.send_attempt(request, &attempts)?;
                     if matches!(response.status(), 408 | 429) || response.status() >= 500 {
                         // Kept as the error so the verdict can read `Retry-After`.
                         return Err(Failure::Status(Box::new(response)));

@@ -3,7 +3,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use payauth_core::{
-    CredentialCell, Expiring, Http, HttpConfig, HttpRequest, HttpResponse, Idempotency,
+    Attempts, CredentialCell, Expiring, Http, HttpConfig, HttpRequest, HttpResponse, Idempotency,
     RetryPolicy, SharedClock, SystemClock, require_secure_url, status_verdict, transport_verdict,
 };
 use secrecy::ExposeSecret as _;
@@ -141,10 +141,11 @@ impl Client {
 impl Inner {
     fn fetch(&self) -> Result<Expiring<TokenData>> {
         let request = self.token_request();
+        let attempts = Attempts::new();
         let response = self.retry.execute(
             self.clock.as_ref(),
             |_| {
-                let response = self.http.send(&request)?;
+                let response = self.http.send_attempt(&request, &attempts)?;
                 if response.status() == 429 || response.status() >= 500 {
                     // Kept as the error so the verdict can read `Retry-After`.
                     return Err(Failure::Status(Box::new(response)));

@@ -76,11 +76,17 @@ pub(crate) fn parse_token(
             reason: reason.to_owned(),
         }
     })?;
+    let expires_at =
+        now.checked_add(token.lifetime)
+            .ok_or_else(|| Error::InvalidTokenResponse {
+                status,
+                reason: "expires_in is too large to be a time".to_owned(),
+            })?;
     let header = SecretString::from(format!("Bearer {}", token.access_token.expose_secret()));
     Ok(TokenData {
         secret: token.access_token,
         header,
-        expires_at: now + token.lifetime,
+        expires_at,
     })
 }
 

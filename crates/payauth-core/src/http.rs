@@ -227,6 +227,35 @@ impl Http {
         })
     }
 
+    /// [`send`](Self::send) as one attempt of a call that `attempts` follows across retries:
+    /// once an attempt may have reached the server, a later failure that by itself would be
+    /// "nothing was sent" is reported as may-have-reached too, so the error a retried call ends
+    /// with is truthful about the whole call. A 429 answer counts as not acted on.
+    ///
+    /// # Errors
+    /// As for [`send`](Self::send).
+    pub fn send_attempt(
+        &self,
+        request: &HttpRequest,
+        attempts: &Attempts,
+    ) -> Result<HttpResponse, TransportError> {
+        match self.send(request) {
+            Ok(response) => {
+                if response.status() != 429 {
+                    attempts.reached.set(true);
+                }
+                Ok(response)
+            }
+            Err(mut error) => {
+                if attempts.reached.get() {
+                    error.reached = true;
+                }
+                attempts.reached.set(error.reached);
+                Err(error)
+            }
+        }
+    }
+
     /// The largest body [`send`](Self::send) accepts.
     pub fn body_limit(&self) -> u64 {
         self.body_limit
@@ -238,6 +267,25 @@ impl fmt::Debug for Http {
         f.debug_struct("Http")
             .field("body_limit", &self.body_limit)
             .finish_non_exhaustive()
+    }
+}
+
+/// Whether any attempt of one call so far may have reached the server (see
+/// [`Http::send_attempt`]). One per call; not shared between threads.
+#[derive(Debug, Default)]
+pub struct Attempts {
+    reached: std::cell::Cell<bool>,
+}
+
+impl Attempts {
+    /// No attempt yet.
+    pub fn new() -> Self {
+        Attempts::default()
+    }
+
+    /// Whether an attempt so far may have reached the server.
+    pub fn may_have_reached_server(&self) -> bool {
+        self.reached.get()
     }
 }
 

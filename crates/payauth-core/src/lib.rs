@@ -10,8 +10,9 @@ mod token;
 pub use cell::{CredentialCell, Expiring};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use http::{
-    DEFAULT_BODY_LIMIT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, EXCERPT_CHARS, Http, HttpConfig,
-    HttpRequest, HttpResponse, Method, TransportError, TransportKind, excerpt, require_secure_url,
+    Attempts, DEFAULT_BODY_LIMIT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, EXCERPT_CHARS, Http,
+    HttpConfig, HttpRequest, HttpResponse, Method, TransportError, TransportKind, excerpt,
+    require_secure_url,
 };
 pub use retry::{
     Idempotency, RetryPolicy, Stopped, Verdict, parse_retry_after, retryable_status,

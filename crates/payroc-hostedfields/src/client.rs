@@ -3,7 +3,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use payauth_core::{
-    CredentialCell, Expiring, Http, HttpConfig, HttpRequest, HttpResponse, Idempotency,
+    Attempts, CredentialCell, Expiring, Http, HttpConfig, HttpRequest, HttpResponse, Idempotency,
     RetryPolicy, SharedClock, Stopped, SystemClock, TransportError, require_secure_url,
     status_verdict, transport_verdict,
 };
@@ -141,9 +141,10 @@ impl Client {
         };
         let mut http_request = inner.session_request(request, key);
         let mut reauthorized = false;
+        let attempts = Attempts::new();
         let outcome = inner.retry.execute(
             inner.clock.as_ref(),
-            |_| self.send_authorized(&mut http_request, &mut reauthorized),
+            |_| self.send_authorized(&mut http_request, &mut reauthorized, &attempts),
             |failure| match failure {
                 // The idempotency key makes a repeat harmless: Payroc answers it with the
                 // original result instead of acting again.
@@ -164,11 +165,12 @@ impl Client {
         &self,
         request: &mut HttpRequest,
         reauthorized: &mut bool,
+        attempts: &Attempts,
     ) -> std::result::Result<HttpResponse, Failure> {
         let mut token = self.bearer().map_err(Failure::Final)?;
         loop {
             request.set_header("authorization", token.header_value());
-            let response = self.inner.http.send(request)?;
+            let response = self.inner.http.send_attempt(request, attempts)?;
             if response.is_success() {
                 return Ok(response);
             }
@@ -205,10 +207,11 @@ impl Inner {
         let request = HttpRequest::post(&self.identity_url)
             .header("accept", "application/json")
             .secret_header("x-api-key", self.api_key.expose());
+        let attempts = Attempts::new();
         let response = self.retry.execute(
             self.clock.as_ref(),
             |_| {
-                let response = self.http.send(&request)?;
+                let response = self.http.send_attempt(&request, &attempts)?;
                 if response.is_success() {
                     Ok(response)
                 } else {
