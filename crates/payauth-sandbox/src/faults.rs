@@ -61,11 +61,11 @@ pub enum Fault {
     DripHead(Duration),
     /// Process the request, write the answer's head, then its body one byte per interval.
     DripBody(Duration),
-    /// Answer normally, then write garbage on the kept-alive connection: the client's next
-    /// request on it reads garbage instead of an answer (the request itself is processed).
+    /// Answer normally and keep the connection alive, then answer the next request on it (which
+    /// is processed) with garbage and a reset.
     PoisonKeepAlive,
-    /// Answer 200 with an error envelope whose `ErrMsg` (and the other quoted members, as in
-    /// [`Fault::EchoJson`]) is this many bytes long.
+    /// Answer 200 with an error envelope whose `ErrMsg` is this many bytes long (the other
+    /// quoted members of [`Fault::EchoJson`] hold up to 16 KiB each).
     HugeErrMsg(usize),
     /// Answer 503 with this `Retry-After` value, without processing the request.
     Unavailable {

@@ -100,6 +100,7 @@ fn serve(
         None => Box::new(tcp),
     };
     let mut buffer = Vec::new();
+    let mut poisoned = false;
     loop {
         let Some(request) = read_request(&mut stream, &mut buffer, stop, peer)? else {
             return Ok(());
@@ -117,6 +118,13 @@ fn serve(
         let close = request
             .header("connection")
             .is_some_and(|v| v.eq_ignore_ascii_case("close"));
+        if poisoned {
+            // The request after a poisoned answer is processed and answered with garbage.
+            let _ = shared.route(&request);
+            stream.write_all(GARBAGE)?;
+            stream.flush()?;
+            return reset(&control);
+        }
         let response = match shared.faults.take(&request.path) {
             None => shared.route(&request),
             Some(Fault::Reset) => return reset(&control),
@@ -183,11 +191,10 @@ fn serve(
             Some(Fault::PoisonKeepAlive) => {
                 let response = shared.route(&request);
                 write_response(&mut stream, &response, false)?;
-                stream.write_all(GARBAGE)?;
-                stream.flush()?;
+                poisoned = true;
                 continue;
             }
-            Some(Fault::HugeErrMsg(bytes)) => vendor_error(200, &"E".repeat(bytes)),
+            Some(Fault::HugeErrMsg(bytes)) => huge_error(bytes),
             Some(Fault::Unavailable { retry_after }) => {
                 html_error(503).header("Retry-After", retry_after)
             }
@@ -372,14 +379,24 @@ fn drip(
     stream.flush()
 }
 
-/// The request as a reflecting server shows it: every header, the query and the body.
+/// The request as a reflecting server shows it: the request line with the query, the body, then
+/// every header (credentials first), so a 200-character excerpt still holds some of each.
 fn echo(request: &Request) -> String {
     let mut text = format!("{} {}?{}\n", request.method, request.path, request.query);
-    for (name, value) in &request.headers {
+    text.push_str(&String::from_utf8_lossy(&request.body));
+    text.push('\n');
+    let credential = |name: &str| {
+        ["authorization", "x-api-key", "x-auth-token", "sesskey"]
+            .iter()
+            .any(|c| name.eq_ignore_ascii_case(c))
+    };
+    let (first, rest): (Vec<_>, Vec<_>) = request
+        .headers
+        .iter()
+        .partition(|(name, _)| credential(name));
+    for (name, value) in first.into_iter().chain(rest) {
         text.push_str(&format!("{name}: {value}\n"));
     }
-    text.push('\n');
-    text.push_str(&String::from_utf8_lossy(&request.body));
     text
 }
 
@@ -407,6 +424,22 @@ fn vendor_error(status: u16, text: &str) -> Response {
             "detail": text,
         }),
     )
+}
+
+/// [`vendor_error`] with a 200 status, `ErrMsg` of `bytes` bytes, and the other quoted members
+/// of at most 16 KiB each (so the body stays under the clients' 1 MiB limit).
+fn huge_error(bytes: usize) -> Response {
+    let short = "E".repeat(bytes.min(16 * 1024));
+    let mut response = vendor_error(200, &short);
+    if let Ok(serde_json::Value::Object(mut object)) =
+        serde_json::from_slice::<serde_json::Value>(&response.body)
+    {
+        if let Some(serde_json::Value::Object(result)) = object.get_mut("FaultResult") {
+            result.insert("ErrMsg".into(), "E".repeat(bytes).into());
+        }
+        response.body = serde_json::Value::Object(object).to_string().into_bytes();
+    }
+    response
 }
 
 /// `response` with its top-level JSON member `name` set to the raw JSON text `raw`.

@@ -6,6 +6,7 @@
 mod basic_modes;
 mod cache;
 mod errors;
+mod faults;
 mod redaction;
 mod signing;
 mod support;
