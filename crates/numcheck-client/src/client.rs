@@ -59,9 +59,10 @@ impl Client {
 
     /// `init-call`: asks NumCheck to call `phone`. NumCheck bills every call placed.
     ///
-    /// Retried only when the request provably never reached NumCheck (connection or TLS
-    /// failure) or NumCheck refused it with 429; never after a timeout, a lost connection or a
-    /// 5xx, since the call may have been placed.
+    /// Retried only when the request provably never reached NumCheck (a failure before its first
+    /// byte was written: name, connection or TLS handshake) or NumCheck refused it with 429; never
+    /// after a timeout, a lost connection, a TLS failure while reading the answer or a 5xx, since
+    /// the call may have been placed.
     ///
     /// # Errors
     /// [`Error::CallMayHaveBeenPlaced`] when that is unknown (do not call again automatically);

@@ -23,8 +23,9 @@ pub enum Error {
         rule: &'static str,
     },
 
-    /// No HTTP response, and either nothing was sent (connect, TLS) or the request was
-    /// `get-call-info`, which is safe to repeat. Retrying can help for connection failures and
+    /// No HTTP response, and either nothing was sent (name, connection or TLS handshake failure,
+    /// before the first byte was written) or the request was `get-call-info`, which is safe to
+    /// repeat. Retrying can help for connection failures and
     /// timeouts; [`TransportError::kind`] tells which.
     #[error("transport: {0}")]
     Transport(#[from] TransportError),

@@ -4,7 +4,7 @@ use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use payauth_core::{HttpConfig, HttpRequest, TransportKind};
+use payauth_core::{HttpConfig, TransportKind};
 use payauth_sandbox::{Fault, Sandbox};
 
 use crate::token_request;
