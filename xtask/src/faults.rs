@@ -881,14 +881,14 @@ fn check_cell(entry: &Entry, fault: &FaultRow, tls: bool, label: &str, found: &m
                 Some(expected_guard)
             }
         };
-        if let Some(expected) = expected {
-            if outcome.guard != Some(expected) {
-                found.guard_miscounts += 1;
-                found.failures.push(format!(
-                    "{at}: guard counts {:?}, but {expected} authentication(s) may have reached EasyPay",
-                    outcome.guard
-                ));
-            }
+        if let Some(expected) = expected
+            && outcome.guard != Some(expected)
+        {
+            found.guard_miscounts += 1;
+            found.failures.push(format!(
+                "{at}: guard counts {:?}, but {expected} authentication(s) may have reached EasyPay",
+                outcome.guard
+            ));
         }
     }
 }

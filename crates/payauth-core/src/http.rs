@@ -713,13 +713,12 @@ impl TransportError {
     }
 
     fn from_ureq(error: ureq::Error) -> Self {
-        if let ureq::Error::Io(e) = &error {
-            if let Some(not_sent) = e
+        if let ureq::Error::Io(e) = &error
+            && let Some(not_sent) = e
                 .get_ref()
                 .and_then(|inner| inner.downcast_ref::<NotSent>())
-            {
-                return TransportError::not_sent(not_sent.kind, not_sent.detail.clone());
-            }
+        {
+            return TransportError::not_sent(not_sent.kind, not_sent.detail.clone());
         }
         let (kind, detail) = classify(error);
         // Not from the connector: the request may have been written.

@@ -7,6 +7,7 @@ mod http;
 mod numcheck;
 mod oauth;
 mod payroc;
+mod random;
 mod server;
 mod state;
 mod tls;

@@ -7,8 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use hmac::{Hmac, Mac as _};
-use rsa::rand_core::{OsRng, RngCore as _};
+use hmac::{Hmac, KeyInit as _, Mac as _};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
@@ -361,7 +360,7 @@ fn oauth_error(status: u16, error: &str, description: &str) -> Response {
 
 fn random_token() -> String {
     let mut bytes = [0u8; 32];
-    OsRng.fill_bytes(&mut bytes);
+    crate::random::fill(&mut bytes);
     URL_SAFE_NO_PAD.encode(bytes)
 }
 

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rsa::rand_core::{OsRng, RngCore as _};
 use serde_json::{Value, json};
 
 use crate::http::{Request, Response};
@@ -464,7 +463,7 @@ fn method_not_allowed(path: &str) -> Response {
 
 fn random_hex(bytes: usize) -> String {
     let mut raw = vec![0u8; bytes];
-    OsRng.fill_bytes(&mut raw);
+    crate::random::fill(&mut raw);
     raw.iter().map(|b| format!("{b:02x}")).collect()
 }
 
