@@ -3,8 +3,6 @@ use std::io;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use std::sync::Arc;
-
 use ureq::http;
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
 use ureq::unversioned::resolver::DefaultResolver;
@@ -223,7 +221,7 @@ impl Http {
             status,
             headers,
             body,
-            scrubber: Arc::new(request.scrubber()),
+            secrets: request.secret_values(),
         })
     }
 
@@ -370,20 +368,19 @@ impl HttpRequest {
         self
     }
 
-    fn scrubber(&self) -> Scrubber {
-        let mut scrubber = Scrubber::new();
-        for secret in &self.secrets {
-            scrubber.add(secret);
-        }
+    /// The declared secrets and the `Authorization` value with its credential part. Only
+    /// collected per request; the [`Scrubber`] is built when an error needs server text.
+    fn secret_values(&self) -> Vec<String> {
+        let mut secrets = self.secrets.clone();
         for (name, value) in &self.headers {
             if name.eq_ignore_ascii_case("authorization") {
-                scrubber.add(value);
+                secrets.push(value.clone());
                 if let Some((_, credential)) = value.split_once(' ') {
-                    scrubber.add(credential.trim());
+                    secrets.push(credential.trim().to_owned());
                 }
             }
         }
-        scrubber
+        secrets
     }
 
     /// Sets or replaces the header `name` (case-insensitive).
@@ -444,7 +441,7 @@ pub struct HttpResponse {
     status: u16,
     headers: http::HeaderMap,
     body: Vec<u8>,
-    scrubber: Arc<Scrubber>,
+    secrets: Vec<String>,
 }
 
 impl HttpResponse {
@@ -462,13 +459,13 @@ impl HttpResponse {
             status,
             headers,
             body,
-            scrubber: Arc::new(Scrubber::new()),
+            secrets: Vec::new(),
         }
     }
 
     /// The same response, scrubbing `secret` from its excerpts too (tests, adapters).
     pub fn with_secret(mut self, secret: &str) -> Self {
-        Arc::make_mut(&mut self.scrubber).add(secret);
+        self.secrets.push(secret.to_owned());
         self
     }
 
@@ -496,7 +493,7 @@ impl HttpResponse {
     /// of the request's secrets before it is cut.
     pub fn excerpt(&self) -> String {
         let region = &self.body[..self.body.len().min(EXCERPT_CHARS * 4 + SCRUB_MARGIN)];
-        let scrubbed = self.scrubber.scrub(&String::from_utf8_lossy(region));
+        let scrubbed = self.scrubber().scrub(&String::from_utf8_lossy(region));
         let mut cut = excerpt(scrubbed.as_bytes(), EXCERPT_CHARS);
         if self.body.len() > region.len() && !cut.ends_with('…') {
             cut.push('…');
@@ -514,7 +511,7 @@ impl HttpResponse {
             .take(EXCERPT_CHARS * 4 + SCRUB_MARGIN)
             .collect();
         let cut_early = region.len() < text.len();
-        let scrubbed = self.scrubber.scrub(&region);
+        let scrubbed = self.scrubber().scrub(&region);
         let mut out = excerpt(scrubbed.as_bytes(), EXCERPT_CHARS);
         if cut_early && !out.ends_with('…') {
             out.push('…');
@@ -522,9 +519,13 @@ impl HttpResponse {
         out
     }
 
-    /// The secrets this response's text is scrubbed of.
-    pub fn scrubber(&self) -> &Scrubber {
-        &self.scrubber
+    /// A scrubber for the secrets of the request this response answers.
+    pub fn scrubber(&self) -> Scrubber {
+        let mut scrubber = Scrubber::new();
+        for secret in &self.secrets {
+            scrubber.add(secret);
+        }
+        scrubber
     }
 }
 
@@ -891,7 +892,6 @@ mod tests {
         let request = HttpRequest::post("https://h/x")
             .secret_header("x-api-key", key)
             .header("authorization", "Basic aWQ6c2VjcmV0LXNlY3JldC1zZWNyZXQ=");
-        let scrubber = request.scrubber();
         let body = format!(
             "{}{{\"echo\":\"{key}\",\"auth\":\"Basic aWQ6c2VjcmV0LXNlY3JldC1zZWNyZXQ=\"}}",
             "x".repeat(190)
@@ -900,7 +900,7 @@ mod tests {
             status: 500,
             headers: http::HeaderMap::new(),
             body: body.into_bytes(),
-            scrubber: Arc::new(scrubber),
+            secrets: request.secret_values(),
         };
         let cut = response.excerpt();
         assert!(!cut.contains("k3y-0123"), "{cut}");
