@@ -3,6 +3,7 @@
 mod cell;
 mod clock;
 mod http;
+mod report;
 mod retry;
 mod scrub;
 mod token;
@@ -14,9 +15,10 @@ pub use http::{
     HttpConfig, HttpRequest, HttpResponse, Method, TransportError, TransportKind, excerpt,
     require_secure_url,
 };
+pub use report::{ErrorChain, redact_url};
 pub use retry::{
     Idempotency, RetryPolicy, Stopped, Verdict, parse_retry_after, retryable_status,
     status_verdict, transport_verdict,
 };
 pub use scrub::{REDACTED, SCRUB_RUN, Scrubber};
-pub use token::{TokenResponse, parse_token_response};
+pub use token::{TokenResponse, TokenTypeRule, parse_token_response, parse_token_response_with};

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crate::control_api::{self, Logged};
 use crate::faults::{Arrival, Fault};
 use crate::http::{Request, Response, reason};
 use crate::state::Shared;
@@ -105,6 +106,18 @@ fn serve(
         let Some(request) = read_request(&mut stream, &mut buffer, stop, peer)? else {
             return Ok(());
         };
+        let close = request
+            .header("connection")
+            .is_some_and(|v| v.eq_ignore_ascii_case("close"));
+        if control_api::is_control_path(&request.path) {
+            let response = control_api::handle(&request, shared);
+            Logged::new(shared, &request, None).status(response.status);
+            write_response(&mut stream, &response, close)?;
+            if close {
+                return Ok(());
+            }
+            continue;
+        }
         shared.counters.request();
         shared.arrived(&request);
         shared.faults.arrived(Arrival {
@@ -115,17 +128,17 @@ fn serve(
             headers: request.headers.clone(),
             body: request.body.clone(),
         });
-        let close = request
-            .header("connection")
-            .is_some_and(|v| v.eq_ignore_ascii_case("close"));
         if poisoned {
             // The request after a poisoned answer is processed and answered with garbage.
+            let _logged = Logged::new(shared, &request, None);
             let _ = shared.route(&request);
             stream.write_all(GARBAGE)?;
             stream.flush()?;
             return reset(&control);
         }
-        let response = match shared.faults.take(&request.path) {
+        let fault = shared.faults.take(&request.path);
+        let mut logged = Logged::new(shared, &request, fault.as_ref());
+        let response = match fault {
             None => shared.route(&request),
             Some(Fault::Reset) => return reset(&control),
             Some(Fault::Delay(wait)) => {
@@ -190,6 +203,7 @@ fn serve(
             }
             Some(Fault::PoisonKeepAlive) => {
                 let response = shared.route(&request);
+                logged.status(response.status);
                 write_response(&mut stream, &response, false)?;
                 poisoned = true;
                 continue;
@@ -199,6 +213,8 @@ fn serve(
                 html_error(503).header("Retry-After", retry_after)
             }
         };
+        logged.status(response.status);
+        drop(logged);
         write_response(&mut stream, &response, close)?;
         if close {
             return Ok(());

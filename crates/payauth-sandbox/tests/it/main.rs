@@ -5,6 +5,9 @@
 mod faults;
 mod numcheck;
 mod payroc;
+// Stops the process with `kill -TERM`.
+#[cfg(unix)]
+mod service;
 
 use std::time::Duration;
 

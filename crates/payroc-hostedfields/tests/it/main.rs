@@ -5,6 +5,7 @@
 mod cache;
 mod errors;
 mod faults;
+mod interop;
 mod redaction;
 mod retries;
 mod support;
