@@ -204,6 +204,9 @@ mod chain_tests {
         let err = Error::from(TransportError::new(TransportKind::Connect, "refused"));
         let chain = ErrorChain(&err);
         assert!(!chain.repeats_a_cause(), "{chain}");
-        assert_eq!(chain.to_string(), "transport: connection failed: refused");
+        assert_eq!(
+            chain.to_string(),
+            "transport: connection failed: refused (nothing was sent)"
+        );
     }
 }

@@ -277,6 +277,14 @@ impl LockoutGuard {
         self.update(&mut |state| state.consecutive_failures = 0)
     }
 
+    /// The attempt failed before its first byte was written (connection refused, connect
+    /// timeout, TLS handshake): EasyPay cannot have counted it, so neither does the guard.
+    pub(crate) fn not_sent(&self, _attempt: Attempt) -> Result<()> {
+        self.update(&mut |state| {
+            state.consecutive_failures = state.consecutive_failures.saturating_sub(1);
+        })
+    }
+
     /// EasyPay rejected the credentials: never send them again.
     pub(crate) fn rejected(&self, attempt: Attempt) -> Result<()> {
         self.update(&mut |state| {
@@ -366,6 +374,18 @@ mod tests {
         ));
         guard.reset().unwrap();
         assert!(guard.begin(&credentials(GOOD)).is_ok());
+    }
+
+    #[test]
+    fn attempts_that_were_not_sent_are_taken_back() {
+        let guard = guard();
+        for _ in 0..10 {
+            let attempt = guard.begin(&credentials(GOOD)).unwrap();
+            guard.not_sent(attempt).unwrap();
+        }
+        assert_eq!(guard.state().unwrap().consecutive_failures(), 0);
+        guard.begin(&credentials(GOOD)).unwrap();
+        assert_eq!(guard.state().unwrap().consecutive_failures(), 1);
     }
 
     #[test]

@@ -3,7 +3,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use payauth_core::{
-    CredentialCell, Expiring, Http, HttpConfig, HttpRequest, HttpResponse, Idempotency,
+    Attempts, CredentialCell, Expiring, Http, HttpConfig, HttpRequest, HttpResponse, Idempotency,
     RetryPolicy, SharedClock, SystemClock, redact_url, require_secure_url, status_verdict,
     transport_verdict,
 };
@@ -204,14 +204,15 @@ impl Inner {
     }
 
     fn fetch_with(&self, method: AuthMethod) -> Result<TokenData> {
-        let response = self.retry.run(
+        let attempts = Attempts::new();
+        let response = self.retry.execute(
             self.clock.as_ref(),
             |_| {
                 // Built per attempt: an assertion's `jti` must not be sent twice.
                 let request = self
                     .token_request(method)
                     .map_err(|e| Failure::Final(Box::new(e)))?;
-                let response = self.http.send(&request)?;
+                let response = self.http.send_attempt(&request, &attempts)?;
                 if response.status() == 429 || response.status() >= 500 {
                     // Kept as the error so the verdict can read `Retry-After`.
                     return Err(Failure::Status(Box::new(response)));
@@ -227,9 +228,18 @@ impl Inner {
         );
         let response = match response {
             Ok(response) => response,
-            Err(Failure::Transport(e)) => return Err(Error::Transport(e)),
-            Err(Failure::Status(r)) => return Err(parse_error(&r)),
-            Err(Failure::Final(e)) => return Err(*e),
+            Err(stopped) => {
+                return Err(match (stopped.error, stopped.refused_wait) {
+                    (Failure::Transport(e), _) => Error::Transport(e),
+                    (Failure::Status(r), Some(retry_after)) => Error::RetryLater {
+                        status: r.status(),
+                        retry_after,
+                        cause: Box::new(parse_error(&r)),
+                    },
+                    (Failure::Status(r), None) => parse_error(&r),
+                    (Failure::Final(e), _) => *e,
+                });
+            }
         };
         parse_token(
             &response,
@@ -290,6 +300,7 @@ impl Inner {
                 form.append_pair("client_id", credentials.id.as_str());
                 form.append_pair("client_assertion_type", ASSERTION_TYPE);
                 form.append_pair("client_assertion", jwt.expose_secret());
+                request = request.secret(jwt.expose_secret());
             }
             AuthMethod::Auto => {
                 return Err(Error::InvalidInput {
@@ -297,6 +308,10 @@ impl Inner {
                     rule: "Auto is resolved before a request is made",
                 });
             }
+        }
+        // Server text kept in errors is scrubbed of these, in every form they were sent.
+        if let Some(secret) = &credentials.secret {
+            request = request.secret(secret.expose());
         }
         Ok(request.body("application/x-www-form-urlencoded", form.finish()))
     }
@@ -560,7 +575,7 @@ impl ClientBuilder {
                 cell: CredentialCell::new(Arc::clone(&clock), self.margin),
                 clock,
                 default_lifetime: self.default_lifetime,
-                retry: self.retry,
+                retry: self.retry.default_deadline(self.http.timeout_value()),
             }),
         })
     }

@@ -2,7 +2,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use payauth_core::{EXCERPT_CHARS, HttpResponse, parse_token_response};
+use payauth_core::{HttpResponse, parse_token_response};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 
@@ -124,11 +124,17 @@ pub(crate) fn parse_token(
             reason: reason.to_owned(),
         }
     })?;
+    let expires_at =
+        now.checked_add(token.lifetime)
+            .ok_or_else(|| Error::InvalidTokenResponse {
+                status,
+                reason: "expires_in is too large to be a time".to_owned(),
+            })?;
     let header = SecretString::from(format!("Bearer {}", token.access_token.expose_secret()));
     Ok(TokenData {
         secret: token.access_token,
         header,
-        expires_at: now + token.lifetime,
+        expires_at,
         token_type: token.token_type,
         scope: token.scope,
         requested_scope: requested_scope.map(str::to_owned),
@@ -139,12 +145,8 @@ pub(crate) fn parse_token(
 /// of the body are kept as text (values of members whose name suggests a secret replaced by
 /// `[redacted]`), and so is the `WWW-Authenticate` header.
 pub(crate) fn parse_error(response: &HttpResponse) -> Error {
-    let cut = |s: &str| {
-        s.chars()
-            .take(EXCERPT_CHARS)
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect::<String>()
-    };
+    // Server text: scrubbed of the credentials this request carried, then bounded.
+    let cut = |s: &str| response.server_text(s);
     let www_authenticate = response.header("www-authenticate").map(cut);
     match serde_json::from_slice::<WireError>(response.body()) {
         Ok(wire) => Error::OAuth {

@@ -28,7 +28,7 @@ pub use easypay::{
     PCI_EASYPAY_SIGNER,
 };
 pub use easypay_card::{CardKey, CardKeyError};
-pub use faults::Fault;
+pub use faults::{Arrival, Fault};
 pub use numcheck::{DEFAULT_NUMCHECK_SECRET, NumCheckEmulator};
 pub use oauth::{
     BasicEncoding, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_DASHBOARD_USER,
@@ -186,6 +186,12 @@ impl Sandbox {
     /// the path).
     pub fn inject(&self, path: &str, fault: Fault) {
         self.shared.faults.push(path, fault, 1);
+    }
+
+    /// Every request read so far, in order, before any fault was applied (at most 100,000):
+    /// how many attempts of a call reached the server, and which idempotency keys they carried.
+    pub fn arrivals(&self) -> Vec<Arrival> {
+        self.shared.faults.arrivals()
     }
 
     /// Applies `fault` to the next `times` requests on `path`.

@@ -3,8 +3,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use payauth_core::{
-    CredentialCell, Expiring, Http, HttpConfig, HttpRequest, HttpResponse, Idempotency,
-    RetryPolicy, SharedClock, SystemClock, TransportError, redact_url, require_secure_url,
+    Attempts, CredentialCell, Expiring, Http, HttpConfig, HttpRequest, HttpResponse, Idempotency,
+    RetryPolicy, SharedClock, Stopped, SystemClock, TransportError, redact_url, require_secure_url,
     status_verdict, transport_verdict,
 };
 
@@ -141,9 +141,10 @@ impl Client {
         };
         let mut http_request = inner.session_request(request, key);
         let mut reauthorized = false;
-        let outcome = inner.retry.run(
+        let attempts = Attempts::new();
+        let outcome = inner.retry.execute(
             inner.clock.as_ref(),
-            |_| self.send_authorized(&mut http_request, &mut reauthorized),
+            |_| self.send_authorized(&mut http_request, &mut reauthorized, &attempts),
             |failure| match failure {
                 // The idempotency key makes a repeat harmless: Payroc answers it with the
                 // original result instead of acting again.
@@ -154,7 +155,7 @@ impl Client {
         );
         match outcome {
             Ok(response) => parse_session(&response, &request.terminal, key, inner.clock.now()),
-            Err(failure) => Err(failure.into_error()),
+            Err(stopped) => Err(Failure::stopped(stopped)),
         }
     }
 
@@ -164,11 +165,12 @@ impl Client {
         &self,
         request: &mut HttpRequest,
         reauthorized: &mut bool,
+        attempts: &Attempts,
     ) -> std::result::Result<HttpResponse, Failure> {
         let mut token = self.bearer().map_err(Failure::Final)?;
         loop {
             request.set_header("authorization", token.header_value());
-            let response = self.inner.http.send(request)?;
+            let response = self.inner.http.send_attempt(request, attempts)?;
             if response.is_success() {
                 return Ok(response);
             }
@@ -204,11 +206,12 @@ impl Inner {
         // No body: the key is the whole request.
         let request = HttpRequest::post(&self.identity_url)
             .header("accept", "application/json")
-            .header("x-api-key", self.api_key.expose());
-        let response = self.retry.run(
+            .secret_header("x-api-key", self.api_key.expose());
+        let attempts = Attempts::new();
+        let response = self.retry.execute(
             self.clock.as_ref(),
             |_| {
-                let response = self.http.send(&request)?;
+                let response = self.http.send_attempt(&request, &attempts)?;
                 if response.is_success() {
                     Ok(response)
                 } else {
@@ -222,7 +225,7 @@ impl Inner {
                 Failure::Final(_) => payauth_core::Verdict::Stop,
             },
         );
-        let response = response.map_err(Failure::into_error)?;
+        let response = response.map_err(Failure::stopped)?;
         let data = parse_token(&response, self.clock.now())?;
         let expires_at = data.expires_at;
         Ok(Expiring {
@@ -267,6 +270,19 @@ enum Failure {
 }
 
 impl Failure {
+    /// The error for a retry loop that gave up: [`Error::RetryLater`] when the server asked for
+    /// a wait past the deadline.
+    fn stopped(stopped: Stopped<Failure>) -> Error {
+        match (stopped.error, stopped.refused_wait) {
+            (Failure::Status(response), Some(retry_after)) => Error::RetryLater {
+                status: response.status(),
+                retry_after,
+                cause: Box::new(parse_problem(&response)),
+            },
+            (failure, _) => failure.into_error(),
+        }
+    }
+
     fn into_error(self) -> Error {
         match self {
             Failure::Transport(e) => Error::Transport(e),
@@ -417,7 +433,7 @@ impl ClientBuilder {
                 api_key: self.api_key,
                 cell: CredentialCell::new(Arc::clone(&clock), self.margin),
                 clock,
-                retry: self.retry,
+                retry: self.retry.default_deadline(self.http.timeout_value()),
             }),
         })
     }

@@ -64,10 +64,16 @@ pub(crate) fn parse_token(response: &HttpResponse, now: SystemTime) -> Result<To
     let status = response.status();
     let parsed = parse_token_response_with(response.body(), DEFAULT_LIFETIME, TokenTypeRule::Any)
         .map_err(|reason| Error::InvalidResponse { status, reason })?;
+    let expires_at = now
+        .checked_add(parsed.lifetime)
+        .ok_or(Error::InvalidResponse {
+            status,
+            reason: "expires_in is too large to be a time",
+        })?;
     let header = format!("Bearer {}", parsed.access_token.expose_secret());
     Ok(TokenData {
         header: SecretString::from(header),
-        expires_at: now + parsed.lifetime,
+        expires_at,
     })
 }
 
