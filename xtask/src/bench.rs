@@ -132,6 +132,36 @@ const TARGETS: &[Target] = &[
         bound: Bound::AtMost(1.20),
         what: "card-encryption (aws-lc backend) vs OpenSSL public-key op, RSA-4096",
     },
+    Target {
+        key: "faults.cells",
+        bound: Bound::AtLeast(400.0),
+        what: "fault matrix: cells run (entry points x faults x transports)",
+    },
+    Target {
+        key: "faults.panics",
+        bound: Bound::AtMost(0.0),
+        what: "fault matrix: cells that panicked",
+    },
+    Target {
+        key: "faults.leaks",
+        bound: Bound::AtMost(0.0),
+        what: "fault matrix: results showing a secret the client holds",
+    },
+    Target {
+        key: "faults.duplicate_paid_calls",
+        bound: Bound::AtMost(0.0),
+        what: "fault matrix: extra init-call requests that reached the sandbox",
+    },
+    Target {
+        key: "faults.guard_miscounts",
+        bound: Bound::AtMost(0.0),
+        what: "fault matrix: lockout guard counts differing from what may have reached EasyPay",
+    },
+    Target {
+        key: "faults.overruns",
+        bound: Bound::AtMost(0.0),
+        what: "fault matrix: cells that ran past their bound",
+    },
 ];
 
 pub(crate) fn run() -> Result {
@@ -141,6 +171,7 @@ pub(crate) fn run() -> Result {
     easypay(&mut figures)?;
     payroc(&mut figures)?;
     fleet(&mut figures)?;
+    faults(&mut figures);
 
     let dir = root().join("target/bench");
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
@@ -200,6 +231,16 @@ fn run_bench(
         }
     }
     Ok(())
+}
+
+/// The fault matrix, in process: its `faults.*` counts.
+fn faults(figures: &mut Figures) {
+    println!("\n==> fault matrix");
+    let report = crate::faults::run_matrix();
+    crate::faults::print_report(&report);
+    for (key, value) in report.figures() {
+        figures.insert(key.to_owned(), value);
+    }
 }
 
 fn figure(figures: &Figures, key: &str) -> Result<f64> {

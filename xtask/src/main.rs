@@ -6,6 +6,7 @@
 mod advisories;
 mod bench;
 mod demo;
+mod faults;
 mod msrv;
 mod process;
 mod redis;
@@ -21,6 +22,7 @@ commands:
   demo    run every crate's flow against the in-process sandbox (no network, no credentials)
   test    fmt check, clippy -D warnings, tests on every feature set, docs, cargo-deny
   bench   benchmarks against reference implementations; writes target/bench/report.{json,md}
+  faults  the fault matrix: every client entry point against every sandbox fault (also in bench)
   release [--execute] [<crate>...]
           gate, semver check, package and (with --execute) publish and tag each crate in
           dependency order; a dry run by default (see docs/RELEASING.md)
@@ -33,6 +35,7 @@ fn main() -> ExitCode {
         Some("demo") => demo::run(),
         Some("test") => test::run(),
         Some("bench") => bench::run(),
+        Some("faults") => faults::run(),
         Some("release") => release::run(&args[1..]),
         Some("msrv") => msrv::run(),
         Some("help" | "--help" | "-h") => {

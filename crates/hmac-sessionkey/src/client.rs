@@ -124,9 +124,14 @@ impl Client {
         let mut retried = false;
         loop {
             let session = self.inner.current()?;
-            let request = HttpRequest::post(url.as_str())
+            let mut request = HttpRequest::post(url.as_str())
                 .header("accept", "application/json")
-                .header("SessKey", self.inner.sess_key_header(&session))
+                .secret(session.key.expose_secret());
+            if let Some((secret, _)) = &self.inner.signer {
+                request = request.secret(secret.expose());
+            }
+            let request = request
+                .secret_header("SessKey", self.inner.sess_key_header(&session))
                 .body("application/json", body.clone());
             let response = self.inner.http.send(&request)?;
             match result_object(&response, true) {
@@ -192,14 +197,24 @@ impl Inner {
         });
         let request = HttpRequest::post(format!("{}Authenticate", self.base))
             .header("accept", "application/json")
+            .secret(self.credentials.token.expose())
             .body("application/json", body.to_string());
-        // Whatever goes wrong from here on leaves the attempt counted as a failure.
-        let response = self.http.send(&request)?;
+        // Counted before sending, so a crash mid-request still counts. It is taken back only when
+        // the request provably never left this process (refused, connect timeout, handshake);
+        // whatever else goes wrong leaves the attempt counted as a failure.
+        let response = match self.http.send(&request) {
+            Ok(response) => response,
+            Err(e) if !e.may_have_reached_server() => {
+                self.guard.not_sent(attempt)?;
+                return Err(Error::Transport(e));
+            }
+            Err(e) => return Err(Error::Transport(e)),
+        };
         let result = result_object(&response, false)?;
         if result.get("AuthSuccess").and_then(Value::as_bool) != Some(true) {
             self.guard.rejected(attempt)?;
             return Err(Error::CredentialsRejected {
-                message: resp_msg(&result),
+                message: response.server_text(&resp_msg(&result)),
             });
         }
         let data = SessionData::from_result(&result, self.clock.now() + SESSION_LIFETIME)?;

@@ -437,6 +437,15 @@ impl LockoutGuard {
         })
     }
 
+    /// The attempt failed before its first byte was written (connection refused, connect
+    /// timeout, TLS handshake): EasyPay cannot have counted it, so neither does the guard.
+    pub(crate) fn not_sent(&self, attempt: Attempt) -> Result<()> {
+        self.update(&mut |state| {
+            state.consecutive_failures = state.consecutive_failures.saturating_sub(1);
+            end_flight(state, &attempt.owner);
+        })
+    }
+
     /// EasyPay rejected the credentials: never send them again.
     pub(crate) fn rejected(&self, attempt: Attempt) -> Result<()> {
         self.update(&mut |state| {
@@ -569,6 +578,18 @@ mod tests {
         assert!(started.elapsed() >= std::time::Duration::from_millis(250));
         guard.succeeded(next).unwrap();
         assert_eq!(guard.state().unwrap().consecutive_failures(), 0);
+    }
+
+    #[test]
+    fn attempts_that_were_not_sent_are_taken_back() {
+        let guard = guard();
+        for _ in 0..10 {
+            let attempt = guard.begin(&credentials(GOOD)).unwrap();
+            guard.not_sent(attempt).unwrap();
+        }
+        assert_eq!(guard.state().unwrap().consecutive_failures(), 0);
+        guard.begin(&credentials(GOOD)).unwrap();
+        assert_eq!(guard.state().unwrap().consecutive_failures(), 1);
     }
 
     #[test]

@@ -3,8 +3,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use payauth_core::{
-    Http, HttpConfig, HttpRequest, HttpResponse, Idempotency, RetryPolicy, SharedClock,
-    SystemClock, TransportError, require_secure_url, status_verdict, transport_verdict,
+    Attempts, Http, HttpConfig, HttpRequest, HttpResponse, Idempotency, RetryPolicy, SharedClock,
+    SystemClock, TransportError, Verdict, require_secure_url, status_verdict, transport_verdict,
 };
 
 use crate::call::{Call, CallStatus, failure, parse_call, parse_status, valid_call_id};
@@ -59,9 +59,10 @@ impl Client {
 
     /// `init-call`: asks NumCheck to call `phone`. NumCheck bills every call placed.
     ///
-    /// Retried only when the request provably never reached NumCheck (connection or TLS
-    /// failure) or NumCheck refused it with 429; never after a timeout, a lost connection or a
-    /// 5xx, since the call may have been placed.
+    /// Retried only when the request provably never reached NumCheck (a failure before its first
+    /// byte was written: name, connection or TLS handshake) or NumCheck refused it with 429; never
+    /// after a timeout, a lost connection, a TLS failure while reading the answer or a 5xx, since
+    /// the call may have been placed.
     ///
     /// # Errors
     /// [`Error::CallMayHaveBeenPlaced`] when that is unknown (do not call again automatically);
@@ -75,9 +76,17 @@ impl Client {
         if let Some(description) = description {
             query.append_pair("description", description.as_str());
         }
-        let request = self.inner.request("init-call", &query.finish());
+        let request = self
+            .inner
+            .request("init-call", &query.finish())
+            .secret(phone.as_str());
         match self.inner.send(&request, Idempotency::NotIdempotent) {
             Ok(response) => parse_call(&response),
+            Err(Failure::RetryLater(r, retry_after)) => Err(Error::RetryLater {
+                status: r.status(),
+                retry_after,
+                cause: Box::new(failure(&r)),
+            }),
             Err(Failure::Transport(e)) if e.may_have_reached_server() => {
                 Err(Error::CallMayHaveBeenPlaced {
                     cause: Box::new(Error::Transport(e)),
@@ -111,6 +120,11 @@ impl Client {
         let request = self.inner.request("get-call-info", &query.finish());
         match self.inner.send(&request, Idempotency::Idempotent) {
             Ok(response) => parse_status(&response),
+            Err(Failure::RetryLater(r, retry_after)) => Err(Error::RetryLater {
+                status: r.status(),
+                retry_after,
+                cause: Box::new(failure(&r)),
+            }),
             Err(Failure::Transport(e)) => Err(Error::Transport(e)),
             Err(Failure::Status(r)) => Err(failure(&r)),
         }
@@ -165,7 +179,7 @@ impl Inner {
     fn request(&self, method: &str, query: &str) -> HttpRequest {
         let url = format!("{}/{}/{method}?{query}", self.base_url, self.language);
         HttpRequest::post(url)
-            .header("x-auth-token", self.secret.expose())
+            .secret_header("x-auth-token", self.secret.expose())
             .header("accept", "application/json")
     }
 
@@ -174,21 +188,28 @@ impl Inner {
         request: &HttpRequest,
         idempotency: Idempotency,
     ) -> std::result::Result<HttpResponse, Failure> {
-        self.retry.run(
-            self.clock.as_ref(),
-            |_| {
-                let response = self.http.send(request)?;
-                if matches!(response.status(), 408 | 429) || response.status() >= 500 {
-                    // Kept as the error so the verdict can read `Retry-After`.
-                    return Err(Failure::Status(Box::new(response)));
-                }
-                Ok(response)
-            },
-            |failure| match failure {
-                Failure::Transport(e) => transport_verdict(e, idempotency),
-                Failure::Status(r) => status_verdict(r, idempotency, self.clock.now()),
-            },
-        )
+        let attempts = Attempts::new();
+        self.retry
+            .execute(
+                self.clock.as_ref(),
+                |_| {
+                    let response = self.http.send_attempt(request, &attempts)?;
+                    if matches!(response.status(), 408 | 429) || response.status() >= 500 {
+                        // Kept as the error so the verdict can read `Retry-After`.
+                        return Err(Failure::Status(Box::new(response)));
+                    }
+                    Ok(response)
+                },
+                |failure| match failure {
+                    Failure::Transport(e) => transport_verdict(e, idempotency),
+                    Failure::Status(r) => status_verdict(r, idempotency, self.clock.now()),
+                    Failure::RetryLater(..) => Verdict::Stop,
+                },
+            )
+            .map_err(|stopped| match (stopped.error, stopped.refused_wait) {
+                (Failure::Status(r), Some(wait)) => Failure::RetryLater(r, wait),
+                (error, _) => error,
+            })
     }
 }
 
@@ -196,6 +217,8 @@ enum Failure {
     Transport(TransportError),
     // Boxed: a response is large next to a transport error, and this travels in every Result.
     Status(Box<HttpResponse>),
+    /// A response whose `Retry-After` asked for a wait past the call's deadline.
+    RetryLater(Box<HttpResponse>, Duration),
 }
 
 impl From<TransportError> for Failure {
@@ -322,7 +345,7 @@ impl ClientBuilder {
                 language,
                 secret: self.secret,
                 clock: self.clock.unwrap_or_else(SystemClock::shared),
-                retry: self.retry,
+                retry: self.retry.default_deadline(self.http.timeout_value()),
                 poll_initial: self.poll_initial,
                 poll_max: self.poll_max,
             }),

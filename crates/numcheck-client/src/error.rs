@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use payauth_core::{TransportError, TransportKind};
+use payauth_core::{TransportError, retryable_status};
 
 use crate::call::CallStatus;
 
@@ -23,11 +23,12 @@ pub enum Error {
         rule: &'static str,
     },
 
-    /// No HTTP response, and either nothing was sent (connect, TLS) or the request was
-    /// `get-call-info`, which is safe to repeat. Retrying can help for connection failures and
+    /// No HTTP response, and either nothing was sent (name, connection or TLS handshake failure,
+    /// before the first byte was written) or the request was `get-call-info`, which is safe to
+    /// repeat. Retrying can help for connection failures and
     /// timeouts; [`TransportError::kind`] tells which.
     #[error("transport: {0}")]
-    Transport(#[from] TransportError),
+    Transport(TransportError),
 
     /// `init-call` failed in a way that leaves open whether NumCheck placed the (paid) call: a
     /// timeout or lost connection after the request was sent, or a 408 or 5xx response.
@@ -36,7 +37,22 @@ pub enum Error {
     #[error("init-call may have placed a paid call ({cause}); do not repeat it automatically")]
     CallMayHaveBeenPlaced {
         /// What went wrong: an [`Error::Transport`], [`Error::UnexpectedStatus`] or
-        /// [`Error::Api`].
+        /// [`Error::Api`]. Shown in this error's message, so not returned by `source()` too.
+        cause: Box<Error>,
+    },
+
+    /// The server refused for now (429 or 503) and asked, with `Retry-After`, for a wait longer
+    /// than this call's deadline allows (the retry policy's deadline, by default the client's
+    /// timeout) or than its `max_retry_after`. The wait was not taken: decide whether to call
+    /// again after `retry_after`. For `init-call`, only a 429 is certain not to have placed a
+    /// call. Retryable after the wait.
+    #[error("NumCheck asked to retry after {}s (HTTP {status}), past this call's deadline", .retry_after.as_secs())]
+    RetryLater {
+        /// The HTTP status (429 or 503).
+        status: u16,
+        /// The server's `Retry-After`.
+        retry_after: Duration,
+        /// The error the response makes on its own.
         #[source]
         cause: Box<Error>,
     },
@@ -114,13 +130,11 @@ impl Error {
     /// [`Error::CallMayHaveBeenPlaced`].
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Transport(e) => matches!(
-                e.kind(),
-                TransportKind::Connect | TransportKind::Timeout | TransportKind::ConnectionLost
-            ),
+            Error::Transport(e) => e.is_transient(),
             Error::Api { status, .. } | Error::UnexpectedStatus { status, .. } => {
-                *status == 429 || *status >= 500
+                retryable_status(*status)
             }
+            Error::RetryLater { .. } => true,
             Error::WaitDeadline { .. } => true,
             _ => false,
         }
@@ -129,4 +143,32 @@ impl Error {
 
 fn show(value: &Option<i64>) -> String {
     value.map_or_else(|| "absent".to_owned(), |v| v.to_string())
+}
+
+/// The cause is shown in this error's message and not returned again by `source()` (the
+/// workspace's rule, so a chained report prints it once).
+impl From<TransportError> for Error {
+    fn from(e: TransportError) -> Self {
+        Error::Transport(e)
+    }
+}
+
+#[cfg(test)]
+mod chain_tests {
+    use super::*;
+    use payauth_core::{ErrorChain, TransportKind};
+
+    #[test]
+    fn a_chained_report_shows_each_cause_once() {
+        let transport = Error::from(TransportError::new(TransportKind::Timeout, "read timeout"));
+        let placed = Error::CallMayHaveBeenPlaced {
+            cause: Box::new(transport.clone()),
+        };
+        for err in [transport, placed] {
+            let chain = ErrorChain(&err);
+            assert!(!chain.repeats_a_cause(), "{chain}");
+            assert_eq!(chain.messages().len(), 1, "{chain}");
+            assert!(chain.to_string().contains("read timeout"), "{chain}");
+        }
+    }
 }

@@ -1,4 +1,4 @@
-use payauth_core::{TransportError, TransportKind};
+use payauth_core::{TransportError, retryable_status};
 
 /// The result type of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -20,7 +20,7 @@ pub enum Error {
     /// No HTTP response (connect, timeout, TLS, lost connection, oversized body). Retrying can
     /// help for connection failures and timeouts; [`TransportError::kind`] tells which.
     #[error("transport: {0}")]
-    Transport(#[from] TransportError),
+    Transport(TransportError),
 
     /// The token endpoint answered with an RFC 6749 §5.2 error (`invalid_client`,
     /// `unsupported_grant_type`, ...). Not retryable: the request or the credentials are wrong.
@@ -34,6 +34,26 @@ pub enum Error {
         description: Option<String>,
         /// The `error_uri`, if any.
         uri: Option<String>,
+        /// The body's other members as text (at most 16, each cut to 200 characters; values of
+        /// members named like a secret, token, key or code are `[redacted]`).
+        members: Box<[(String, String)]>,
+        /// The `WWW-Authenticate` header, if any.
+        www_authenticate: Option<String>,
+    },
+
+    /// The token endpoint refused for now (429 or 5xx) and asked, with `Retry-After`, for a wait
+    /// longer than this call's deadline allows (the retry policy's deadline, by default the
+    /// client's timeout) or than its `max_retry_after`. The wait was not taken. Retryable after
+    /// `retry_after`.
+    #[error("the token endpoint asked to retry after {}s (HTTP {status}), past this call's deadline", .retry_after.as_secs())]
+    RetryLater {
+        /// The HTTP status.
+        status: u16,
+        /// The server's `Retry-After`.
+        retry_after: std::time::Duration,
+        /// The error the response makes on its own.
+        #[source]
+        cause: Box<Error>,
     },
 
     /// The server answered with a status this client cannot use and a body that is not an
@@ -44,6 +64,17 @@ pub enum Error {
         status: u16,
         /// The body's first characters.
         excerpt: String,
+        /// The `WWW-Authenticate` header, if any.
+        www_authenticate: Option<String>,
+    },
+
+    /// Discovery (RFC 8414 or OpenID) found no usable metadata: no document, no
+    /// `token_endpoint`, an `issuer` other than the one asked for, a URL that breaks the HTTPS
+    /// rule, or no authentication method this client can use. Not retryable without a change.
+    #[error("discovery: {reason}")]
+    Discovery {
+        /// What is wrong.
+        reason: &'static str,
     },
 
     /// A 2xx token response that is not a usable token (malformed JSON, no `access_token`,
@@ -58,15 +89,21 @@ pub enum Error {
     },
 }
 
+/// The cause is shown in this error's message and not returned again by `source()` (the
+/// workspace's rule, so a chained report prints it once).
+impl From<TransportError> for Error {
+    fn from(e: TransportError) -> Self {
+        Error::Transport(e)
+    }
+}
+
 impl Error {
     /// Whether the same call may succeed if made again later.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Transport(e) => matches!(
-                e.kind(),
-                TransportKind::Connect | TransportKind::Timeout | TransportKind::ConnectionLost
-            ),
-            Error::UnexpectedStatus { status, .. } => *status == 429 || *status >= 500,
+            Error::Transport(e) => e.is_transient(),
+            Error::UnexpectedStatus { status, .. } => retryable_status(*status),
+            Error::RetryLater { .. } => true,
             _ => false,
         }
     }

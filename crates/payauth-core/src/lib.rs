@@ -4,7 +4,9 @@ mod cell;
 mod clock;
 mod fleet;
 mod http;
+mod report;
 mod retry;
+mod scrub;
 mod seal;
 mod store;
 mod token;
@@ -13,15 +15,19 @@ pub use cell::{CredentialCell, Expiring};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use fleet::{CacheKey, DEFAULT_LEASE_TTL, SharedCache, SharedValue};
 pub use http::{
-    DEFAULT_BODY_LIMIT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, EXCERPT_CHARS, Http, HttpConfig,
-    HttpRequest, HttpResponse, Method, TransportError, TransportKind, excerpt, require_secure_url,
+    Attempts, DEFAULT_BODY_LIMIT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, EXCERPT_CHARS, Http,
+    HttpConfig, HttpRequest, HttpResponse, Method, TransportError, TransportKind, excerpt,
+    require_secure_url,
 };
+pub use report::{ErrorChain, redact_url};
 pub use retry::{
-    Idempotency, RetryPolicy, Verdict, parse_retry_after, status_verdict, transport_verdict,
+    Idempotency, RetryPolicy, Stopped, Verdict, parse_retry_after, retryable_status,
+    status_verdict, transport_verdict,
 };
+pub use scrub::{REDACTED, SCRUB_RUN, Scrubber};
 pub use seal::Sealer;
 pub use store::{
     CredentialStore, Lease, LeaseStore, MemoryStore, RecordChange, RecordStore, SharedStore,
     StoreError, Stored, random_owner,
 };
-pub use token::{TokenResponse, parse_token_response};
+pub use token::{TokenResponse, TokenTypeRule, parse_token_response, parse_token_response_with};

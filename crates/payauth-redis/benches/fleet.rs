@@ -126,6 +126,7 @@ fn client(sandbox: &Sandbox, clock: &oauth::ManualClock) -> oauth::ClientBuilder
         oauth::Credentials::new(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET).unwrap(),
     )
     .token_url(format!("{}/api/token", sandbox.url()))
+    .auth_method(oauth::AuthMethod::BasicPlain)
     .clock(clock.shared())
 }
 
@@ -167,6 +168,7 @@ fn callers_waiting_during_refresh(redis: &LocalRedis) -> (u64, f64) {
         oauth::Credentials::new(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET).unwrap(),
     )
     .token_url(format!("{}/api/token", sandbox.url()))
+    .auth_method(oauth::AuthMethod::BasicPlain)
     .shared_store(redis.store().unwrap().shared())
     .build()
     .unwrap();

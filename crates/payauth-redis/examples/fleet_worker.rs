@@ -72,6 +72,7 @@ fn oauth_worker(args: &[String]) -> String {
         oauth::Credentials::new(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET).unwrap(),
     )
     .token_url(token_url.as_str())
+    .auth_method(oauth::AuthMethod::BasicPlain)
     .retry(oauth::RetryPolicy::never());
     if let Some(store) = store(redis_url) {
         builder = builder.shared_store(store);

@@ -3,9 +3,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use payauth_core::{
-    CacheKey, CredentialCell, DEFAULT_LEASE_TTL, Expiring, Http, HttpConfig, HttpRequest,
-    HttpResponse, Idempotency, RetryPolicy, SharedCache, SharedClock, SharedStore, SystemClock,
-    TransportError, require_secure_url, status_verdict, transport_verdict,
+    Attempts, CacheKey, CredentialCell, DEFAULT_LEASE_TTL, Expiring, Http, HttpConfig, HttpRequest,
+    HttpResponse, Idempotency, RetryPolicy, SharedCache, SharedClock, SharedStore, Stopped,
+    SystemClock, TransportError, redact_url, require_secure_url, status_verdict, transport_verdict,
 };
 
 use crate::error::{Error, Result};
@@ -155,9 +155,10 @@ impl Client {
         };
         let mut http_request = inner.session_request(request, key);
         let mut reauthorized = false;
-        let outcome = inner.retry.run(
+        let attempts = Attempts::new();
+        let outcome = inner.retry.execute(
             inner.clock.as_ref(),
-            |_| self.send_authorized(&mut http_request, &mut reauthorized),
+            |_| self.send_authorized(&mut http_request, &mut reauthorized, &attempts),
             |failure| match failure {
                 // The idempotency key makes a repeat harmless: Payroc answers it with the
                 // original result instead of acting again.
@@ -167,8 +168,8 @@ impl Client {
             },
         );
         match outcome {
-            Ok(response) => parse_session(&response, &request.terminal, key),
-            Err(failure) => Err(failure.into_error()),
+            Ok(response) => parse_session(&response, &request.terminal, key, inner.clock.now()),
+            Err(stopped) => Err(Failure::stopped(stopped)),
         }
     }
 
@@ -178,11 +179,12 @@ impl Client {
         &self,
         request: &mut HttpRequest,
         reauthorized: &mut bool,
+        attempts: &Attempts,
     ) -> std::result::Result<HttpResponse, Failure> {
         let mut token = self.bearer().map_err(Failure::Final)?;
         loop {
             request.set_header("authorization", token.header_value());
-            let response = self.inner.http.send(request)?;
+            let response = self.inner.http.send_attempt(request, attempts)?;
             if response.is_success() {
                 return Ok(response);
             }
@@ -230,11 +232,12 @@ impl Inner {
         // No body: the key is the whole request.
         let request = HttpRequest::post(&self.identity_url)
             .header("accept", "application/json")
-            .header("x-api-key", self.api_key.expose());
-        let response = self.retry.run(
+            .secret_header("x-api-key", self.api_key.expose());
+        let attempts = Attempts::new();
+        let response = self.retry.execute(
             self.clock.as_ref(),
             |_| {
-                let response = self.http.send(&request)?;
+                let response = self.http.send_attempt(&request, &attempts)?;
                 if response.is_success() {
                     Ok(response)
                 } else {
@@ -248,7 +251,7 @@ impl Inner {
                 Failure::Final(_) => payauth_core::Verdict::Stop,
             },
         );
-        let response = response.map_err(Failure::into_error)?;
+        let response = response.map_err(Failure::stopped)?;
         let data = parse_token(&response, self.clock.now())?;
         let expires_at = data.expires_at;
         Ok(Expiring {
@@ -259,15 +262,16 @@ impl Inner {
 
     fn session_request(&self, request: &SessionRequest, key: IdempotencyKey) -> HttpRequest {
         let lib_version = request.lib_version.as_ref().unwrap_or(&self.lib_version);
-        // Written directly: `libVersion` is digits and dots and `scenario` a fixed word, so only
-        // the secure token id needs JSON escaping.
+        // Written directly, each value JSON-escaped: the order of members stays fixed.
+        let text = |value: &str| serde_json::Value::from(value).to_string();
         let mut body = format!(
-            r#"{{"libVersion":"{lib_version}","scenario":"{}""#,
-            request.scenario.as_str()
+            r#"{{"libVersion":{},"scenario":{}"#,
+            text(lib_version.as_str()),
+            text(request.scenario.as_str())
         );
         if let Some(id) = &request.secure_token_id {
             body.push_str(r#","secureTokenId":"#);
-            body.push_str(&serde_json::Value::from(id.as_str()).to_string());
+            body.push_str(&text(id.as_str()));
         }
         body.push('}');
         let url = format!(
@@ -292,6 +296,19 @@ enum Failure {
 }
 
 impl Failure {
+    /// The error for a retry loop that gave up: [`Error::RetryLater`] when the server asked for
+    /// a wait past the deadline.
+    fn stopped(stopped: Stopped<Failure>) -> Error {
+        match (stopped.error, stopped.refused_wait) {
+            (Failure::Status(response), Some(retry_after)) => Error::RetryLater {
+                status: response.status(),
+                retry_after,
+                cause: Box::new(parse_problem(&response)),
+            },
+            (failure, _) => failure.into_error(),
+        }
+    }
+
     fn into_error(self) -> Error {
         match self {
             Failure::Transport(e) => Error::Transport(e),
@@ -310,8 +327,8 @@ impl From<TransportError> for Failure {
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("identity_url", &self.inner.identity_url)
-            .field("api_base", &self.inner.api_base)
+            .field("identity_url", &redact_url(&self.inner.identity_url))
+            .field("api_base", &redact_url(&self.inner.api_base))
             .field("lib_version", &self.inner.lib_version)
             .field("api_key", &self.inner.api_key)
             .field("cache", &self.inner.cell)
@@ -479,7 +496,7 @@ impl ClientBuilder {
                 cell: Arc::new(CredentialCell::new(Arc::clone(&clock), self.margin)),
                 shared,
                 clock,
-                retry: self.retry,
+                retry: self.retry.default_deadline(self.http.timeout_value()),
             }),
         })
     }
@@ -489,8 +506,11 @@ impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
             .field("environment", &self.environment)
-            .field("identity_url", &self.identity_url)
-            .field("api_base", &self.api_base)
+            .field(
+                "identity_url",
+                &self.identity_url.as_deref().map(redact_url),
+            )
+            .field("api_base", &self.api_base.as_deref().map(redact_url))
             .field("lib_version", &self.lib_version)
             .field("api_key", &self.api_key)
             .finish_non_exhaustive()

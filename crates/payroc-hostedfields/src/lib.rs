@@ -2,6 +2,7 @@
 
 mod client;
 mod error;
+mod headers;
 mod problem;
 mod request;
 mod session;
@@ -9,6 +10,7 @@ mod token;
 
 pub use client::{Client, ClientBuilder, DEFAULT_REFRESH_MARGIN, Environment};
 pub use error::{Error, Result};
+pub use headers::ResponseHeaders;
 pub use payauth_core::{
     Clock, Http, HttpRequest, HttpResponse, ManualClock, MemoryStore, RetryPolicy, SharedClock,
     SharedStore, SystemClock, TransportError, TransportKind,
@@ -17,7 +19,7 @@ pub use problem::{Link, Problem, ProblemError, ProblemKind};
 pub use request::{
     ApiKey, IdempotencyKey, LibVersion, Scenario, SecureTokenId, SessionRequest, TerminalId,
 };
-pub use session::{HostedFieldsSession, SessionToken};
+pub use session::{HostedFieldsSession, SESSION_LIFETIME, SessionToken};
 pub use token::{BearerToken, DEFAULT_LIFETIME};
 
 /// The shared plumbing (retry rules, HTTP types), for requests you build yourself.

@@ -2,6 +2,7 @@
 //! happened. No network, no credentials. One module per crate.
 
 mod card;
+mod cli;
 mod easypay;
 mod fleet;
 mod numcheck;
@@ -23,6 +24,8 @@ const FLOWS: &[Flow] = &[
     ("numcheck-client", numcheck::run),
     ("payroc-hostedfields", payroc::run),
     ("payauth-redis", fleet::run),
+    // Last: the same flows from a shell.
+    ("payauth-cli", cli::run),
 ];
 
 pub(crate) fn run() -> Result {

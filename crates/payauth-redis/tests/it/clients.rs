@@ -22,6 +22,7 @@ pub(crate) fn oauth_client(
         oauth::Credentials::new(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET).unwrap(),
     )
     .token_url(format!("{}/api/token", sandbox.url()))
+    .auth_method(oauth::AuthMethod::BasicPlain)
     .scope(scope)
     .retry(oauth::RetryPolicy::never())
     .shared_store(Arc::clone(store))
@@ -158,6 +159,7 @@ fn the_store_ttl_decides_expiry_whatever_each_host_clock_says() {
             oauth::Credentials::new(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET).unwrap(),
         )
         .token_url(format!("{}/api/token", sandbox.url()))
+        .auth_method(oauth::AuthMethod::BasicPlain)
         .clock(clock.shared())
         .shared_store(Arc::clone(&store))
         .build()

@@ -2,8 +2,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod faults;
 mod numcheck;
 mod payroc;
+// Stops the process with `kill -TERM`.
+#[cfg(unix)]
+mod service;
 
 use std::time::Duration;
 

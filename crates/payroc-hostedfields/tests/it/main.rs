@@ -4,6 +4,8 @@
 
 mod cache;
 mod errors;
+mod faults;
+mod interop;
 mod redaction;
 mod retries;
 mod support;
