@@ -120,3 +120,25 @@ fn operations_are_checked_before_sending() {
     }
     assert_eq!(env.authentications(), 0);
 }
+
+/// With the `card-encryption` feature, the card-encryption crate's `CardInfo` goes straight into a
+/// sale: the sandbox decrypts the account number and approves, and `Debug` still hides the CVV.
+#[cfg(feature = "card-encryption")]
+#[test]
+fn a_card_info_from_card_encryption_goes_straight_into_a_sale() {
+    use card_encryption::{CardInfo, CardNumber, KeyLoader};
+    use payauth_sandbox::CardKey;
+
+    let env = env();
+    let gateway = CardKey::bundled().unwrap();
+    let key = KeyLoader::new()
+        .load_bytes(gateway.certificate_der())
+        .unwrap();
+    let pan = CardNumber::parse("4761530001111118").unwrap();
+    let card = CardInfo::new(key.encrypt_with_thumbprint(&pan).unwrap(), 10, 2028, "9876").unwrap();
+    let sale = CardSaleManual::new(card, Amounts::total(4200), 1);
+    let debug = format!("{sale:?}");
+    assert!(!debug.contains("9876"), "{debug}");
+    let result = env.pci_client().card_sale_manual(&sale).unwrap();
+    assert!(result.approved, "{}", result.message);
+}
