@@ -136,6 +136,7 @@ impl fmt::Debug for ManualCard {
 /// A billing address (sent as `BillIngAdress`, EasyPay's spelling).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[allow(missing_docs)]
+#[non_exhaustive]
 pub struct Address {
     #[serde(rename = "Address1")]
     pub address1: String,
@@ -155,6 +156,7 @@ pub struct Address {
 /// examples do.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[allow(missing_docs)]
+#[non_exhaustive]
 pub struct AccountHolder {
     #[serde(rename = "Firstname")]
     pub first_name: String,
@@ -177,6 +179,7 @@ pub struct AccountHolder {
 /// Amounts in cents, sent as decimal dollars.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[allow(missing_docs)]
+#[non_exhaustive]
 pub struct Amounts {
     pub total_cents: u64,
     pub sales_tax_cents: u64,
@@ -221,6 +224,7 @@ impl Serialize for Amounts {
 /// What was bought (`PurchItems`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[allow(missing_docs)]
+#[non_exhaustive]
 pub struct PurchaseItems {
     #[serde(rename = "ServiceDescrip")]
     pub service_description: String,
@@ -297,7 +301,7 @@ impl Serialize for CardSaleManual {
 }
 
 /// `CreditCardSale_ManualResult`. A decline is `approved == false` on a successful call.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[non_exhaustive]
 pub struct CardSaleResult {
     /// `TxApproved`.
@@ -332,7 +336,7 @@ pub struct CardSaleResult {
 }
 
 /// `Transaction_VoidResult`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[non_exhaustive]
 pub struct VoidResult {
     /// `TxApproved`.

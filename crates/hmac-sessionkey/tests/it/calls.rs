@@ -1,6 +1,6 @@
 //! Card sales end to end with card-encryption, declines, voids, and the envelope's error paths.
 
-use hmac_sessionkey::{Amounts, CardSaleManual, Error};
+use hmac_sessionkey::{Amounts, CardSaleManual, CardSaleResult, Error};
 use payauth_sandbox::Fault;
 use serde_json::{Value, json};
 
@@ -23,6 +23,11 @@ fn approved_and_declined_card_sales_with_encrypted_cards() {
         "{}",
         approved.message
     );
+    // A result stored as JSON (the vendor's member names) reads back the same.
+    let stored = serde_json::to_string(&approved).unwrap();
+    assert!(stored.contains("\"TxID\""), "{stored}");
+    let read_back: CardSaleResult = serde_json::from_str(&stored).unwrap();
+    assert_eq!(read_back, approved);
     // The mobile-SDK form with the certificate thumbprint is accepted too.
     let thumbprinted = client
         .card_sale_manual(&CardSaleManual::new(
