@@ -263,18 +263,21 @@ impl CardSaleManual {
     }
 
     /// The card holder (`AcctHolder`).
+    #[must_use]
     pub fn account_holder(mut self, holder: AccountHolder) -> Self {
         self.holder = holder;
         self
     }
 
     /// The end customer, when not the card holder (sent as `{}` otherwise).
+    #[must_use]
     pub fn end_customer(mut self, customer: AccountHolder) -> Self {
         self.end_customer = Some(customer);
         self
     }
 
     /// The purchase description and references.
+    #[must_use]
     pub fn items(mut self, items: PurchaseItems) -> Self {
         self.items = items;
         self

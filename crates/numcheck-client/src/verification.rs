@@ -156,12 +156,14 @@ impl Default for VerificationPolicy {
 
 impl VerificationPolicy {
     /// Codes a user may try (at least 1); default 5.
+    #[must_use]
     pub fn max_attempts(mut self, attempts: u32) -> Self {
         self.max_attempts = attempts.max(1);
         self
     }
 
     /// How long after creation a code is accepted; default 5 minutes.
+    #[must_use]
     pub fn ttl(mut self, ttl: Duration) -> Self {
         self.ttl = ttl;
         self
