@@ -287,12 +287,14 @@ pub struct ClientBuilder {
 
 impl ClientBuilder {
     /// Uses an EasyPay environment (default: production).
+    #[must_use]
     pub fn environment(mut self, environment: Environment) -> Self {
         self.base = environment.base_url().to_owned();
         self
     }
 
     /// Uses any base URL (a trailing slash is added when missing).
+    #[must_use]
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base = url.into();
         if !self.base.ends_with('/') {
@@ -304,6 +306,7 @@ impl ClientBuilder {
     /// Sends the HMAC-secured `SessKey` header on every call (required for PCI merchants passing
     /// cardholder data), signed with `secret` for `id` (the user id, `ThisUser.ID`, or the device
     /// id).
+    #[must_use]
     pub fn secured_header(mut self, secret: HmacSecret, id: SignerId) -> Self {
         self.signer = Some((secret, id));
         self
@@ -311,6 +314,7 @@ impl ClientBuilder {
 
     /// The lockout guard; default [`LockoutGuard::process_wide`]. Use [`LockoutGuard::file`] for a
     /// service that a supervisor restarts, so a rejected token is remembered across restarts.
+    #[must_use]
     pub fn lockout_guard(mut self, guard: LockoutGuard) -> Self {
         self.guard = Some(guard);
         self
@@ -326,6 +330,7 @@ impl ClientBuilder {
     /// token and the HMAC secret are never stored. When the store is unreachable, the session
     /// cache fails open (authenticates locally, through the guard) and the shared guard fails
     /// closed (refuses to authenticate, naming the store).
+    #[must_use]
     pub fn shared_store(mut self, store: Arc<dyn SharedStore>) -> Self {
         self.shared_store = Some(store);
         self
@@ -334,6 +339,7 @@ impl ClientBuilder {
     /// A name for the IP address this process reaches EasyPay from (`"nat-eu-1"`); processes
     /// behind one address share a session and a guard only when they use the same label.
     /// Default `"default"`.
+    #[must_use]
     pub fn egress_label(mut self, label: impl Into<String>) -> Self {
         self.egress_label = Some(label.into());
         self
@@ -341,36 +347,42 @@ impl ClientBuilder {
 
     /// How long the fleet's authentication lease lasts (a process that dies while
     /// authenticating delays the others by at most this); default [`DEFAULT_LEASE_TTL`].
+    #[must_use]
     pub fn shared_lease_ttl(mut self, ttl: Duration) -> Self {
         self.lease_ttl = ttl;
         self
     }
 
     /// Re-authenticate this long before the 25 hours are up; default 10 minutes.
+    #[must_use]
     pub fn session_margin(mut self, margin: Duration) -> Self {
         self.margin = margin;
         self
     }
 
     /// Time allowed for each phase of an exchange; default 30 s.
+    #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.http = self.http.timeout(timeout);
         self
     }
 
     /// Time allowed to connect; default 10 s.
+    #[must_use]
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.http = self.http.connect_timeout(timeout);
         self
     }
 
     /// Trusts this root certificate (DER) instead of the public roots.
+    #[must_use]
     pub fn trust_root(mut self, der: impl Into<Vec<u8>>) -> Self {
         self.http = self.http.trust_root(der);
         self
     }
 
     /// The clock for session expiry and the secured header's epoch; default the system clock.
+    #[must_use]
     pub fn clock(mut self, clock: SharedClock) -> Self {
         self.clock = Some(clock);
         self

@@ -123,6 +123,7 @@ impl fmt::Display for GuardRefusal {
 
 /// An `ErrMsg`, split when it has EasyPay's `ERROR:<code>:<severity>:<text>` form.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct VendorMessage {
     /// The code inside the message, when it has one.
     pub code: Option<i64>,

@@ -326,6 +326,7 @@ impl LockoutGuard {
 
     /// How long an authentication in flight holds back the others at most (if its process
     /// dies); default [`DEFAULT_IN_FLIGHT_TTL`]. Make it longer than an authentication can take.
+    #[must_use]
     pub fn in_flight_ttl(mut self, ttl: Duration) -> Self {
         self.in_flight_ttl = ttl;
         self

@@ -253,12 +253,14 @@ pub struct ClientBuilder {
 impl ClientBuilder {
     /// The API base URL (`https://`, or `http://` to loopback only); default
     /// [`DEFAULT_BASE_URL`].
+    #[must_use]
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = url.into();
         self
     }
 
     /// The language segment of the URLs; default `ru`.
+    #[must_use]
     pub fn language(mut self, language: impl Into<String>) -> Self {
         self.language = language.into();
         self
@@ -267,6 +269,7 @@ impl ClientBuilder {
     /// Retries of the requests that may be retried (see [`Client::init_call`] and
     /// [`Client::call_status`]). Default: [`RetryPolicy::default`]; [`RetryPolicy::never`] to
     /// fail fast.
+    #[must_use]
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
         self
@@ -274,6 +277,7 @@ impl ClientBuilder {
 
     /// The first and the longest pause between polls in [`Client::wait_for_call`]; default 1 s
     /// doubling up to 5 s.
+    #[must_use]
     pub fn poll_backoff(mut self, initial: Duration, max: Duration) -> Self {
         self.poll_initial = initial;
         self.poll_max = max.max(initial);
@@ -282,12 +286,14 @@ impl ClientBuilder {
 
     /// Time allowed for each phase of an exchange (send, wait for the response, read it);
     /// default 30 s.
+    #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.http = self.http.timeout(timeout);
         self
     }
 
     /// Time allowed to connect; default 10 s.
+    #[must_use]
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.http = self.http.connect_timeout(timeout);
         self
@@ -295,12 +301,14 @@ impl ClientBuilder {
 
     /// Trusts this root certificate (DER) instead of the public roots (a private CA, the
     /// sandbox's test CA).
+    #[must_use]
     pub fn trust_root(mut self, der: impl Into<Vec<u8>>) -> Self {
         self.http = self.http.trust_root(der);
         self
     }
 
     /// The clock for polling, retry waits and [`Client::now`]; default the system clock.
+    #[must_use]
     pub fn clock(mut self, clock: SharedClock) -> Self {
         self.clock = Some(clock);
         self

@@ -114,6 +114,11 @@ pub enum Error {
         call_id: String,
     },
 
+    /// The operating system's random source failed while generating a
+    /// [`VerificationKey`](crate::VerificationKey). Retrying may help.
+    #[error("the operating system's random source failed")]
+    RandomSource,
+
     /// [`wait_for_call`](crate::Client::wait_for_call) reached its deadline before the call's
     /// status was final. Waiting again may succeed.
     #[error("the call's status was not final after {waited:?} (last status: {last})")]
@@ -135,7 +140,7 @@ impl Error {
                 retryable_status(*status)
             }
             Error::RetryLater { .. } => true,
-            Error::WaitDeadline { .. } => true,
+            Error::WaitDeadline { .. } | Error::RandomSource => true,
             _ => false,
         }
     }

@@ -452,6 +452,7 @@ impl ClientBuilder {
     /// store. What is stored is the access token alone, sealed with ChaCha20-Poly1305 under a key
     /// derived from the client secret; the secret itself is never stored. When the store is
     /// unreachable the client fetches its own token and logs a warning (it fails open).
+    #[must_use]
     pub fn shared_store(mut self, store: Arc<dyn SharedStore>) -> Self {
         self.shared_store = Some(store);
         self
@@ -459,18 +460,21 @@ impl ClientBuilder {
 
     /// How long the fleet's refresh lease lasts (a process that dies while refreshing delays
     /// the others by at most this); default [`DEFAULT_LEASE_TTL`].
+    #[must_use]
     pub fn shared_lease_ttl(mut self, ttl: Duration) -> Self {
         self.lease_ttl = ttl;
         self
     }
 
     /// Uses a Pledg environment's token endpoint.
+    #[must_use]
     pub fn environment(mut self, environment: Environment) -> Self {
         self.token_url = Some(environment.token_url());
         self
     }
 
     /// Uses any RFC 6749 token endpoint (`https://`, or `http://` to loopback only).
+    #[must_use]
     pub fn token_url(mut self, url: impl Into<String>) -> Self {
         self.token_url = Some(url.into());
         self
@@ -497,18 +501,21 @@ impl ClientBuilder {
     }
 
     /// How the client authenticates; default [`AuthMethod::Auto`].
+    #[must_use]
     pub fn auth_method(mut self, method: AuthMethod) -> Self {
         self.method = method;
         self
     }
 
     /// Requests this `scope`.
+    #[must_use]
     pub fn scope(mut self, scope: impl Into<String>) -> Self {
         self.scope = Some(scope.into());
         self
     }
 
     /// Adds a form parameter to token requests (`audience`, `resource`, ...).
+    #[must_use]
     pub fn param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.params.push((name.into(), value.into()));
         self
@@ -516,12 +523,14 @@ impl ClientBuilder {
 
     /// Replace the token this long before it expires; default 60 s. Capped at half the token's
     /// lifetime.
+    #[must_use]
     pub fn refresh_margin(mut self, margin: Duration) -> Self {
         self.margin = margin;
         self
     }
 
     /// Lifetime assumed when the server sends no `expires_in`; default 600 s.
+    #[must_use]
     pub fn default_lifetime(mut self, lifetime: Duration) -> Self {
         self.default_lifetime = lifetime;
         self
@@ -529,6 +538,7 @@ impl ClientBuilder {
 
     /// Retries of the token request (transport failures, 429, 5xx; never a 4xx). Default:
     /// [`RetryPolicy::default`]; [`RetryPolicy::never`] to fail fast.
+    #[must_use]
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
         self
@@ -536,12 +546,14 @@ impl ClientBuilder {
 
     /// Time allowed for each phase of an exchange (send, wait for the response, read it);
     /// default 30 s.
+    #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.http = self.http.timeout(timeout);
         self
     }
 
     /// Time allowed to connect; default 10 s.
+    #[must_use]
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.http = self.http.connect_timeout(timeout);
         self
@@ -549,12 +561,14 @@ impl ClientBuilder {
 
     /// Trusts this root certificate (DER) instead of the public roots (a private CA, the
     /// sandbox's test CA).
+    #[must_use]
     pub fn trust_root(mut self, der: impl Into<Vec<u8>>) -> Self {
         self.http = self.http.trust_root(der);
         self
     }
 
     /// The clock for token expiry and retry waits; default the system clock.
+    #[must_use]
     pub fn clock(mut self, clock: SharedClock) -> Self {
         self.clock = Some(clock);
         self

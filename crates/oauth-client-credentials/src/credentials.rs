@@ -139,6 +139,7 @@ impl Credentials {
     }
 
     /// Adds an RSA key to id-and-secret credentials, for [`AuthMethod::PrivateKeyJwt`].
+    #[must_use]
     pub fn private_key(mut self, key: PrivateKey) -> Self {
         self.private_key = Some(key);
         self

@@ -58,6 +58,7 @@ impl CacheKey {
     }
 
     /// Adds a parameter. Names and values are length-prefixed, so no two lists of parts collide.
+    #[must_use]
     pub fn part(mut self, name: &str, value: &str) -> Self {
         for text in [name, value] {
             self.hash.update((text.len() as u64).to_be_bytes());
@@ -69,6 +70,7 @@ impl CacheKey {
     /// Adds a parameter that is a secret (an API key, a token): only a one-way HKDF-SHA256
     /// derivation of it enters the hash, so the key cannot serve to test guesses of the secret
     /// quickly.
+    #[must_use]
     pub fn secret_part(self, name: &str, secret: &[u8]) -> Self {
         let hkdf = hkdf::Hkdf::<Sha256>::new(Some(b"payauth cache key secret part v1"), secret);
         let mut derived = Zeroizing::new([0u8; 32]);
@@ -152,6 +154,7 @@ impl SharedCache {
 
     /// How long the refresh lease lasts; default [`DEFAULT_LEASE_TTL`]. Make it longer than a
     /// token request can take.
+    #[must_use]
     pub fn with_lease_ttl(mut self, ttl: Duration) -> Self {
         self.lease_ttl = ttl;
         self

@@ -42,6 +42,7 @@ impl HttpConfig {
     }
 
     /// Time allowed to connect (TCP and TLS handshake); default 10 s.
+    #[must_use]
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
@@ -55,12 +56,14 @@ impl HttpConfig {
     /// read and write, a system call each time, which made a loopback call about three times
     /// slower. A fixed per-write timeout is set once per connection; only the two read deadlines
     /// cost a call each.
+    #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
     /// Largest response body accepted, in bytes; default 1 MiB.
+    #[must_use]
     pub fn body_limit(mut self, bytes: u64) -> Self {
         self.body_limit = bytes;
         self
@@ -68,6 +71,7 @@ impl HttpConfig {
 
     /// Trusts this root certificate (DER) **instead of** the public Mozilla roots: for a server
     /// behind a private CA, or the sandbox's test CA. Call once per certificate.
+    #[must_use]
     pub fn trust_root(mut self, der: impl Into<Vec<u8>>) -> Self {
         self.roots
             .push(Certificate::from_der(&der.into()).to_owned());
@@ -348,12 +352,14 @@ impl HttpRequest {
     }
 
     /// Adds a header (a second one of the same name is added, not replaced).
+    #[must_use]
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
         self
     }
 
     /// Adds a header whose value is a secret (an API key, a token): see [`secret`](Self::secret).
+    #[must_use]
     pub fn secret_header(self, name: impl Into<String>, value: impl Into<String>) -> Self {
         let value = value.into();
         self.secret(value.clone()).header(name, value)
@@ -363,6 +369,7 @@ impl HttpRequest {
     /// server sends back is scrubbed of it, in every form it may have been sent or echoed, before
     /// an error keeps it (see [`Scrubber`]). The value of an `Authorization` header is always
     /// treated as a secret.
+    #[must_use]
     pub fn secret(mut self, value: impl Into<String>) -> Self {
         self.secrets.push(value.into());
         self
@@ -390,6 +397,7 @@ impl HttpRequest {
     }
 
     /// Sets the body and its `Content-Type`.
+    #[must_use]
     pub fn body(mut self, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
         self.set_header("content-type", content_type);
         self.body = body.into();
@@ -464,6 +472,7 @@ impl HttpResponse {
     }
 
     /// The same response, scrubbing `secret` from its excerpts too (tests, adapters).
+    #[must_use]
     pub fn with_secret(mut self, secret: &str) -> Self {
         self.secrets.push(secret.to_owned());
         self

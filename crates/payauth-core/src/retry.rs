@@ -137,12 +137,14 @@ impl RetryPolicy {
     }
 
     /// Total attempts, the first included (at least 1).
+    #[must_use]
     pub fn max_attempts(mut self, attempts: u32) -> Self {
         self.max_attempts = attempts.max(1);
         self
     }
 
     /// The first back-off; each next one doubles, up to `max`.
+    #[must_use]
     pub fn backoff(mut self, initial: Duration, max: Duration) -> Self {
         self.initial_backoff = initial;
         self.max_backoff = max.max(initial);
@@ -150,6 +152,7 @@ impl RetryPolicy {
     }
 
     /// The longest `Retry-After` obeyed; a server asking for more ends the retries.
+    #[must_use]
     pub fn max_retry_after(mut self, max: Duration) -> Self {
         self.max_retry_after = max;
         self
@@ -157,6 +160,7 @@ impl RetryPolicy {
 
     /// The time budget for all attempts and waits together; a wait that would overrun it is
     /// not started.
+    #[must_use]
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.deadline = deadline;
         self.deadline_set = true;
@@ -166,6 +170,7 @@ impl RetryPolicy {
     /// Sets the deadline to `deadline` unless [`deadline`](Self::deadline) was called: clients
     /// pass their timeout, so a caller who set a 1.5 s timeout is not held for a 29 s
     /// `Retry-After`.
+    #[must_use]
     pub fn default_deadline(mut self, deadline: Duration) -> Self {
         if !self.deadline_set {
             self.deadline = deadline;

@@ -74,18 +74,21 @@ pub struct RedisStoreBuilder {
 
 impl RedisStoreBuilder {
     /// Trusts this root certificate (PEM) for `rediss://` instead of the system's roots.
+    #[must_use]
     pub fn trust_root_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
         self.root_pem = Some(pem.into());
         self
     }
 
     /// Time allowed to connect; default [`DEFAULT_CONNECT_TIMEOUT`].
+    #[must_use]
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
     /// Time allowed for each read and write; default [`DEFAULT_IO_TIMEOUT`].
+    #[must_use]
     pub fn io_timeout(mut self, timeout: Duration) -> Self {
         self.io_timeout = timeout;
         self
@@ -93,6 +96,7 @@ impl RedisStoreBuilder {
 
     /// Idle connections kept for reuse; default [`DEFAULT_POOL_SIZE`]. More threads than this
     /// still work: extra connections are opened and closed as needed.
+    #[must_use]
     pub fn pool_size(mut self, size: usize) -> Self {
         self.pool_size = size;
         self

@@ -232,18 +232,21 @@ impl fmt::Debug for Sandbox {
 impl SandboxBuilder {
     /// The clock the emulators read; share a `ManualClock` with the client under test to move
     /// both at once. Default: the system clock.
+    #[must_use]
     pub fn clock(mut self, clock: SharedClock) -> Self {
         self.clock = clock;
         self
     }
 
     /// Serve HTTPS with the test certificate (see [`Sandbox::ca_certificate_der`]).
+    #[must_use]
     pub fn tls(mut self) -> Self {
         self.tls = true;
         self
     }
 
     /// Listen on this port instead of an ephemeral one.
+    #[must_use]
     pub fn port(mut self, port: u16) -> Self {
         self.port = port;
         self
@@ -252,6 +255,7 @@ impl SandboxBuilder {
     /// Calls `log` once per request, after the answer is decided (or the connection dropped),
     /// with a [`RequestRecord`]: method, path, status, emulator, fault. Records hold no headers,
     /// query or body, so no credential reaches the log.
+    #[must_use]
     pub fn request_log(mut self, log: impl Fn(&RequestRecord) + Send + Sync + 'static) -> Self {
         self.request_log = Some(Arc::new(log));
         self

@@ -359,6 +359,7 @@ impl ClientBuilder {
     /// What is stored is the Bearer token alone, sealed with ChaCha20-Poly1305 under a key
     /// derived from the API key; the API key itself is never stored. When the store is
     /// unreachable the client fetches its own token and logs a warning (it fails open).
+    #[must_use]
     pub fn shared_store(mut self, store: Arc<dyn SharedStore>) -> Self {
         self.shared_store = Some(store);
         self
@@ -366,6 +367,7 @@ impl ClientBuilder {
 
     /// How long the fleet's refresh lease lasts (a process that dies while refreshing delays
     /// the others by at most this); default [`DEFAULT_LEASE_TTL`].
+    #[must_use]
     pub fn shared_lease_ttl(mut self, ttl: Duration) -> Self {
         self.lease_ttl = ttl;
         self
@@ -373,6 +375,7 @@ impl ClientBuilder {
 
     /// Uses an environment's identity URL, API base and current `libVersion`. Any of them can
     /// still be overridden.
+    #[must_use]
     pub fn environment(mut self, environment: Environment) -> Self {
         self.environment = Some(environment);
         self
@@ -380,6 +383,7 @@ impl ClientBuilder {
 
     /// Uses this token endpoint (`https://`, or `http://` to loopback only), such as
     /// `https://identity.uat.payroc.com/authorize`.
+    #[must_use]
     pub fn identity_url(mut self, url: impl Into<String>) -> Self {
         self.identity_url = Some(url.into());
         self
@@ -387,12 +391,14 @@ impl ClientBuilder {
 
     /// Uses this API base (`https://`, or `http://` to loopback only), such as
     /// `https://api.uat.payroc.com/v1`. A trailing slash is ignored.
+    #[must_use]
     pub fn api_base(mut self, url: impl Into<String>) -> Self {
         self.api_base = Some(url.into());
         self
     }
 
     /// The `libVersion` sent when a request names none; default the environment's.
+    #[must_use]
     pub fn lib_version(mut self, version: LibVersion) -> Self {
         self.lib_version = Some(version);
         self
@@ -400,6 +406,7 @@ impl ClientBuilder {
 
     /// Replace the Bearer token this long before it expires; default 120 s. Capped at half the
     /// token's lifetime.
+    #[must_use]
     pub fn refresh_margin(mut self, margin: Duration) -> Self {
         self.margin = margin;
         self
@@ -408,6 +415,7 @@ impl ClientBuilder {
     /// Retries of token and session requests (transport failures, 408, 429, 5xx; never another
     /// 4xx). Default: [`RetryPolicy::default`] (3 attempts); [`RetryPolicy::never`] to fail
     /// fast. The one new token after a 401 is not counted as a retry.
+    #[must_use]
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
         self
@@ -415,12 +423,14 @@ impl ClientBuilder {
 
     /// Time allowed for each phase of an exchange (send, wait for the response, read it);
     /// default 30 s.
+    #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.http = self.http.timeout(timeout);
         self
     }
 
     /// Time allowed to connect; default 10 s.
+    #[must_use]
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.http = self.http.connect_timeout(timeout);
         self
@@ -428,12 +438,14 @@ impl ClientBuilder {
 
     /// Trusts this root certificate (DER) instead of the public roots (a private CA, the
     /// sandbox's test CA).
+    #[must_use]
     pub fn trust_root(mut self, der: impl Into<Vec<u8>>) -> Self {
         self.http = self.http.trust_root(der);
         self
     }
 
     /// The clock for token expiry and retry waits; default the system clock.
+    #[must_use]
     pub fn clock(mut self, clock: SharedClock) -> Self {
         self.clock = Some(clock);
         self
