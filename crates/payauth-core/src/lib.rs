@@ -6,6 +6,7 @@ mod http;
 mod report;
 mod retry;
 mod scrub;
+mod stage;
 mod token;
 
 pub use cell::{CredentialCell, Expiring};
@@ -21,4 +22,5 @@ pub use retry::{
     status_verdict, transport_verdict,
 };
 pub use scrub::{REDACTED, SCRUB_RUN, Scrubber};
+pub use stage::{Stage, UnknownStage};
 pub use token::{TokenResponse, TokenTypeRule, parse_token_response, parse_token_response_with};
