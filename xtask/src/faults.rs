@@ -640,7 +640,7 @@ fn payroc_client(cell: &Cell<'_>) -> std::result::Result<payroc_hostedfields::Cl
     use payroc_hostedfields::{ApiKey, Client, Environment};
     let key = ApiKey::new(DEFAULT_PAYROC_API_KEY).map_err(|e| e.to_string())?;
     let mut builder = Client::builder(key)
-        .environment(Environment::Uat)
+        .environment(Environment::Test)
         .identity_url(format!("{}/authorize", cell.base))
         .api_base(format!("{}/v1", cell.base))
         .timeout(TIMEOUT)

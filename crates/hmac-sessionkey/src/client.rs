@@ -4,7 +4,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use payauth_core::{
     CacheKey, CredentialCell, DEFAULT_LEASE_TTL, Expiring, Http, HttpConfig, HttpRequest,
-    SharedCache, SharedClock, SharedStore, SystemClock, require_secure_url,
+    SharedCache, SharedClock, SharedStore, Stage, SystemClock, require_secure_url,
 };
 use secrecy::ExposeSecret as _;
 use serde::Serialize;
@@ -24,15 +24,17 @@ pub const SESSION_LIFETIME: Duration = Duration::from_secs(25 * 3600);
 /// Default margin: re-authenticate 10 minutes before the 25 hours are up.
 pub const DEFAULT_SESSION_MARGIN: Duration = Duration::from_secs(600);
 
-/// EasyPay's REST environments.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// EasyPay's REST environments. Reads from configuration as `test` (or `staging`, `uat`) and
+/// `production` (or `prod`): `"staging".parse()`, or serde.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize, serde::Serialize)]
+#[serde(from = "Stage", into = "Stage")]
 #[non_exhaustive]
 pub enum Environment {
+    /// EasyPay's staging API, `https://easypay5.com/APIcardProcRESTstaging/v1.0.0/` (seen in the
+    /// vendor's request collections).
+    Test,
     /// `https://easypay5.com/APIcardProcREST/v1.0.0/`.
     Production,
-    /// `https://easypay5.com/APIcardProcRESTstaging/v1.0.0/` (seen in the vendor's request
-    /// collections).
-    Staging,
 }
 
 impl Environment {
@@ -40,10 +42,12 @@ impl Environment {
     pub fn base_url(self) -> &'static str {
         match self {
             Environment::Production => "https://easypay5.com/APIcardProcREST/v1.0.0/",
-            Environment::Staging => "https://easypay5.com/APIcardProcRESTstaging/v1.0.0/",
+            Environment::Test => "https://easypay5.com/APIcardProcRESTstaging/v1.0.0/",
         }
     }
 }
+
+payauth_core::two_stage_environment!(Environment);
 
 /// An EasyPay REST client: one session key for every call and thread, re-authentication only when
 /// EasyPay says the session ended, and a lockout guard in front of every authentication.
@@ -70,7 +74,7 @@ impl Client {
     pub fn builder(credentials: Credentials) -> ClientBuilder {
         ClientBuilder {
             credentials,
-            base: Environment::Production.base_url().to_owned(),
+            base: None,
             signer: None,
             guard: None,
             shared_store: None,
@@ -274,7 +278,7 @@ impl fmt::Debug for Client {
 /// Settings for a [`Client`].
 pub struct ClientBuilder {
     credentials: Credentials,
-    base: String,
+    base: Option<String>,
     signer: Option<(HmacSecret, SignerId)>,
     guard: Option<LockoutGuard>,
     shared_store: Option<Arc<dyn SharedStore>>,
@@ -286,20 +290,22 @@ pub struct ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// Uses an EasyPay environment (default: production).
+    /// Uses an EasyPay environment. There is no default: an environment or a base URL must be
+    /// set, so test and production credentials cannot be mixed up.
     #[must_use]
     pub fn environment(mut self, environment: Environment) -> Self {
-        self.base = environment.base_url().to_owned();
+        self.base = Some(environment.base_url().to_owned());
         self
     }
 
     /// Uses any base URL (a trailing slash is added when missing).
     #[must_use]
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
-        self.base = url.into();
-        if !self.base.ends_with('/') {
-            self.base.push('/');
+        let mut base = url.into();
+        if !base.ends_with('/') {
+            base.push('/');
         }
+        self.base = Some(base);
         self
     }
 
@@ -391,9 +397,14 @@ impl ClientBuilder {
     /// Builds the client. Nothing is sent until the first call.
     ///
     /// # Errors
+    /// [`Error::InvalidInput`] when neither an environment nor a base URL was set;
     /// [`Error::Transport`] for an insecure or malformed base URL.
     pub fn build(self) -> Result<Client> {
-        require_secure_url(&self.base)?;
+        let base = self.base.ok_or(Error::InvalidInput {
+            field: "environment",
+            rule: "set an environment or a base URL (there is no default, so test and production cannot be mixed up)",
+        })?;
+        require_secure_url(&base)?;
         let clock = self.clock.unwrap_or_else(SystemClock::shared);
         let egress = self.egress_label.unwrap_or_else(|| "default".to_owned());
         let guard = match (self.guard, &self.shared_store) {
@@ -406,7 +417,7 @@ impl ClientBuilder {
         let shared = self.shared_store.map(|store| {
             let token = self.credentials.token.expose().as_bytes();
             let key = CacheKey::new("easypay")
-                .part("base_url", &self.base)
+                .part("base_url", &base)
                 .part("account", self.credentials.account.as_str())
                 .part("egress", &egress)
                 .secret_part("token", token);
@@ -416,7 +427,7 @@ impl ClientBuilder {
         Ok(Client {
             inner: Arc::new(Inner {
                 http: self.http.build(),
-                base: self.base,
+                base,
                 credentials: self.credentials,
                 signer: self.signer,
                 guard,
@@ -434,5 +445,46 @@ impl fmt::Debug for ClientBuilder {
             .field("base", &self.base)
             .field("account", &self.credentials.account)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod environment_tests {
+    use super::Environment;
+
+    #[test]
+    fn environments_print_and_parse_as_in_every_crate() {
+        for environment in [Environment::Test, Environment::Production] {
+            assert_eq!(environment.to_string().parse(), Ok(environment));
+            let json = serde_json::to_string(&environment).unwrap();
+            assert_eq!(
+                serde_json::from_str::<Environment>(&json).unwrap(),
+                environment
+            );
+        }
+        assert_eq!(Environment::Test.to_string(), "test");
+        for alias in ["uat", "Staging", " TEST "] {
+            assert_eq!(alias.parse(), Ok(Environment::Test), "{alias}");
+        }
+        assert_eq!("prod".parse(), Ok(Environment::Production));
+        assert!("live".parse::<Environment>().is_err());
+        assert!(serde_json::from_str::<Environment>(r#""sandbox""#).is_err());
+    }
+
+    #[test]
+    fn a_client_is_never_built_for_an_environment_by_default() {
+        let credentials =
+            crate::Credentials::new("EP9116875", "0123456789abcdef0123456789abcdef").unwrap();
+        let err = super::Client::builder(credentials).build().unwrap_err();
+        assert!(
+            matches!(
+                err,
+                crate::Error::InvalidInput {
+                    field: "environment",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
     }
 }

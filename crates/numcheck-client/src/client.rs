@@ -4,15 +4,76 @@ use std::time::{Duration, SystemTime};
 
 use payauth_core::{
     Attempts, Http, HttpConfig, HttpRequest, HttpResponse, Idempotency, RetryPolicy, SharedClock,
-    SystemClock, TransportError, Verdict, require_secure_url, status_verdict, transport_verdict,
+    Stage, SystemClock, TransportError, Verdict, require_secure_url, status_verdict,
+    transport_verdict,
 };
 
 use crate::call::{Call, CallStatus, failure, parse_call, parse_status, valid_call_id};
 use crate::error::{Error, Result};
 use crate::input::{Description, Phone, ServiceSecret};
 
-/// NumCheck's API base URL.
+/// NumCheck's API base URL, [`Environment::Production`]'s.
 pub const DEFAULT_BASE_URL: &str = "https://api.numcheckapi.com";
+
+/// NumCheck's environments: production only (tests use `payauth-sandbox`). Named and read like
+/// the other crates' environments (`production` or `prod`; serde too), and required like them:
+/// a client is built for an environment or a base URL, never by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize, serde::Serialize)]
+#[serde(try_from = "Stage", into = "Stage")]
+#[non_exhaustive]
+pub enum Environment {
+    /// `https://api.numcheckapi.com`, every call paid.
+    Production,
+}
+
+impl Environment {
+    /// The API base URL, without a trailing slash.
+    pub fn base_url(self) -> &'static str {
+        match self {
+            Environment::Production => DEFAULT_BASE_URL,
+        }
+    }
+}
+
+impl TryFrom<Stage> for Environment {
+    type Error = Error;
+
+    fn try_from(stage: Stage) -> Result<Self> {
+        match stage {
+            Stage::Production => Ok(Environment::Production),
+            Stage::Test => Err(Error::InvalidInput {
+                field: "environment",
+                rule: "NumCheck has no test environment: use payauth-sandbox for tests",
+            }),
+        }
+    }
+}
+
+impl From<Environment> for Stage {
+    fn from(environment: Environment) -> Self {
+        match environment {
+            Environment::Production => Stage::Production,
+        }
+    }
+}
+
+impl fmt::Display for Environment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Stage::from(*self).fmt(f)
+    }
+}
+
+impl std::str::FromStr for Environment {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self> {
+        let stage = text.parse::<Stage>().map_err(|_| Error::InvalidInput {
+            field: "environment",
+            rule: "must be production (or prod)",
+        })?;
+        Environment::try_from(stage)
+    }
+}
 /// The language segment of NumCheck's URLs (`/ru/init-call`).
 pub const DEFAULT_LANGUAGE: &str = "ru";
 /// The first pause between two `get-call-info` polls; each next one doubles.
@@ -43,7 +104,7 @@ impl Client {
     pub fn builder(secret: ServiceSecret) -> ClientBuilder {
         ClientBuilder {
             secret,
-            base_url: DEFAULT_BASE_URL.to_owned(),
+            base_url: None,
             language: DEFAULT_LANGUAGE.to_owned(),
             http: HttpConfig::new(concat!(
                 env!("CARGO_PKG_NAME"),
@@ -241,7 +302,7 @@ impl fmt::Debug for Client {
 /// Settings for a [`Client`].
 pub struct ClientBuilder {
     secret: ServiceSecret,
-    base_url: String,
+    base_url: Option<String>,
     language: String,
     http: HttpConfig,
     clock: Option<SharedClock>,
@@ -251,11 +312,18 @@ pub struct ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// The API base URL (`https://`, or `http://` to loopback only); default
-    /// [`DEFAULT_BASE_URL`].
+    /// Uses an environment's base URL. There is no default: an environment or a base URL must
+    /// be set, as in every client of this workspace.
+    #[must_use]
+    pub fn environment(mut self, environment: Environment) -> Self {
+        self.base_url = Some(environment.base_url().to_owned());
+        self
+    }
+
+    /// The API base URL (`https://`, or `http://` to loopback only).
     #[must_use]
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
-        self.base_url = url.into();
+        self.base_url = Some(url.into());
         self
     }
 
@@ -321,7 +389,14 @@ impl ClientBuilder {
     /// base URL with a query, a language that is not 1 to 16 ASCII letters, digits or `-`, or a
     /// zero poll pause.
     pub fn build(self) -> Result<Client> {
-        let base_url = self.base_url.trim_end_matches('/').to_owned();
+        let base_url = self
+            .base_url
+            .ok_or(Error::InvalidInput {
+                field: "environment",
+                rule: "set an environment or a base URL (there is no default)",
+            })?
+            .trim_end_matches('/')
+            .to_owned();
         require_secure_url(&base_url)?;
         if base_url.contains(['?', '#']) {
             return Err(Error::InvalidInput {

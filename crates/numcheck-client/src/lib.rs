@@ -9,7 +9,7 @@ mod verification;
 pub use call::{Call, CallStatus};
 pub use client::{
     Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_LANGUAGE, DEFAULT_POLL_INITIAL,
-    DEFAULT_POLL_MAX,
+    DEFAULT_POLL_MAX, Environment,
 };
 pub use error::{Error, Result};
 pub use input::{Description, Phone, ServiceSecret};

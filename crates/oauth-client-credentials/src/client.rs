@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use payauth_core::{
     Attempts, CacheKey, CredentialCell, DEFAULT_LEASE_TTL, Expiring, Http, HttpConfig, HttpRequest,
-    HttpResponse, Idempotency, RetryPolicy, SharedCache, SharedClock, SharedStore, SystemClock,
-    redact_url, require_secure_url, status_verdict, transport_verdict,
+    HttpResponse, Idempotency, RetryPolicy, SharedCache, SharedClock, SharedStore, Stage,
+    SystemClock, redact_url, require_secure_url, status_verdict, transport_verdict,
 };
 use secrecy::ExposeSecret as _;
 
@@ -20,22 +20,26 @@ pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(60);
 /// Lifetime assumed when a token response has no `expires_in` (Pledg's tokens live 600 s).
 pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(600);
 
-/// Pledg's environments.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Pledg's environments (any other RFC 6749 server: [`ClientBuilder::token_url`]). Reads from
+/// configuration as `test` (or `staging`, `uat`) and `production` (or `prod`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize, serde::Serialize)]
+#[serde(from = "Stage", into = "Stage")]
 #[non_exhaustive]
 pub enum Environment {
-    /// `https://staging.back.ecard.pledg.co` (some behaviours mocked by Pledg).
-    PledgStaging,
-    /// `https://back.ecard.pledg.co`.
-    PledgProduction,
+    /// Pledg's staging, `https://staging.back.ecard.pledg.co` (some behaviours mocked by Pledg).
+    Test,
+    /// Pledg's production, `https://back.ecard.pledg.co`.
+    Production,
 }
+
+payauth_core::two_stage_environment!(Environment);
 
 impl Environment {
     /// The API base URL, without a trailing slash.
     pub fn api_base(self) -> &'static str {
         match self {
-            Environment::PledgStaging => "https://staging.back.ecard.pledg.co",
-            Environment::PledgProduction => "https://back.ecard.pledg.co",
+            Environment::Test => "https://staging.back.ecard.pledg.co",
+            Environment::Production => "https://back.ecard.pledg.co",
         }
     }
 
@@ -679,5 +683,29 @@ impl fmt::Debug for ClientBuilder {
             .field("client_id", &self.credentials.id)
             .field("auth_method", &self.method)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod environment_tests {
+    use super::Environment;
+
+    #[test]
+    fn environments_print_and_parse_as_in_every_crate() {
+        for environment in [Environment::Test, Environment::Production] {
+            assert_eq!(environment.to_string().parse(), Ok(environment));
+            let json = serde_json::to_string(&environment).unwrap();
+            assert_eq!(
+                serde_json::from_str::<Environment>(&json).unwrap(),
+                environment
+            );
+        }
+        assert_eq!(Environment::Test.to_string(), "test");
+        for alias in ["uat", "Staging", " TEST "] {
+            assert_eq!(alias.parse(), Ok(Environment::Test), "{alias}");
+        }
+        assert_eq!("prod".parse(), Ok(Environment::Production));
+        assert!("live".parse::<Environment>().is_err());
+        assert!(serde_json::from_str::<Environment>(r#""sandbox""#).is_err());
     }
 }

@@ -8,6 +8,7 @@ mod report;
 mod retry;
 mod scrub;
 mod seal;
+mod stage;
 mod store;
 mod token;
 
@@ -26,6 +27,7 @@ pub use retry::{
 };
 pub use scrub::{REDACTED, SCRUB_RUN, Scrubber};
 pub use seal::Sealer;
+pub use stage::{Stage, UnknownStage};
 pub use store::{
     CredentialStore, Lease, LeaseStore, MemoryStore, RecordChange, RecordStore, SharedStore,
     StoreError, Stored, random_owner,

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use payauth_core::{
     Attempts, CacheKey, CredentialCell, DEFAULT_LEASE_TTL, Expiring, Http, HttpConfig, HttpRequest,
-    HttpResponse, Idempotency, RetryPolicy, SharedCache, SharedClock, SharedStore, Stopped,
+    HttpResponse, Idempotency, RetryPolicy, SharedCache, SharedClock, SharedStore, Stage, Stopped,
     SystemClock, TransportError, redact_url, require_secure_url, status_verdict, transport_verdict,
 };
 
@@ -19,21 +19,25 @@ use crate::token::{BearerToken, TokenData, parse_token};
 pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(120);
 
 /// Payroc's environments. Test and production have different API keys and different Hosted
-/// Fields library versions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Fields library versions. Reads from configuration as `test` (or `uat`, `staging`) and
+/// `production` (or `prod`): `"uat".parse()`, or serde.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize, serde::Serialize)]
+#[serde(from = "Stage", into = "Stage")]
 #[non_exhaustive]
 pub enum Environment {
-    /// The test environment (UAT).
-    Uat,
+    /// Payroc's test environment (UAT).
+    Test,
     /// Production.
     Production,
 }
+
+payauth_core::two_stage_environment!(Environment);
 
 impl Environment {
     /// The identity service's token endpoint.
     pub fn identity_url(self) -> &'static str {
         match self {
-            Environment::Uat => "https://identity.uat.payroc.com/authorize",
+            Environment::Test => "https://identity.uat.payroc.com/authorize",
             Environment::Production => "https://identity.payroc.com/authorize",
         }
     }
@@ -41,7 +45,7 @@ impl Environment {
     /// The API base URL, without a trailing slash.
     pub fn api_base(self) -> &'static str {
         match self {
-            Environment::Uat => "https://api.uat.payroc.com/v1",
+            Environment::Test => "https://api.uat.payroc.com/v1",
             Environment::Production => "https://api.payroc.com/v1",
         }
     }
@@ -51,7 +55,7 @@ impl Environment {
     /// [`ClientBuilder::lib_version`] when your pages load another.
     pub fn lib_version(self) -> LibVersion {
         let version = match self {
-            Environment::Uat => "1.7.0.261457",
+            Environment::Test => "1.7.0.261457",
             Environment::Production => "1.7.0.261471",
         };
         LibVersion(version.to_owned())
@@ -535,7 +539,7 @@ mod tests {
 
     #[test]
     fn presets_are_valid_and_secure() {
-        for environment in [Environment::Uat, Environment::Production] {
+        for environment in [Environment::Test, Environment::Production] {
             let version = environment.lib_version();
             assert_eq!(LibVersion::new(version.as_str()).unwrap(), version);
             require_secure_url(environment.identity_url()).unwrap();
@@ -543,8 +547,32 @@ mod tests {
             assert!(!environment.api_base().ends_with('/'));
         }
         assert_ne!(
-            Environment::Uat.lib_version(),
+            Environment::Test.lib_version(),
             Environment::Production.lib_version()
         );
+    }
+}
+
+#[cfg(test)]
+mod environment_tests {
+    use super::Environment;
+
+    #[test]
+    fn environments_print_and_parse_as_in_every_crate() {
+        for environment in [Environment::Test, Environment::Production] {
+            assert_eq!(environment.to_string().parse(), Ok(environment));
+            let json = serde_json::to_string(&environment).unwrap();
+            assert_eq!(
+                serde_json::from_str::<Environment>(&json).unwrap(),
+                environment
+            );
+        }
+        assert_eq!(Environment::Test.to_string(), "test");
+        for alias in ["uat", "Staging", " TEST "] {
+            assert_eq!(alias.parse(), Ok(Environment::Test), "{alias}");
+        }
+        assert_eq!("prod".parse(), Ok(Environment::Production));
+        assert!("live".parse::<Environment>().is_err());
+        assert!(serde_json::from_str::<Environment>(r#""sandbox""#).is_err());
     }
 }

@@ -213,7 +213,7 @@ fn payroc_clients_share_one_bearer_token_and_the_key_is_not_stored() {
     let url = sandbox.url();
     let build = |key: &str| {
         payroc::Client::builder(payroc::ApiKey::new(key).unwrap())
-            .environment(payroc::Environment::Uat)
+            .environment(payroc::Environment::Test)
             .identity_url(format!("{url}/authorize"))
             .api_base(format!("{url}/v1"))
             .shared_store(Arc::clone(&store))

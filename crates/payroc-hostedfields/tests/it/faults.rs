@@ -83,7 +83,7 @@ fn a_tls_failure_while_reading_the_answer_is_retried_with_the_same_key() {
     let client = payroc_hostedfields::Client::builder(
         payroc_hostedfields::ApiKey::new(DEFAULT_PAYROC_API_KEY).unwrap(),
     )
-    .environment(payroc_hostedfields::Environment::Uat)
+    .environment(payroc_hostedfields::Environment::Test)
     .identity_url(format!("{url}/authorize"))
     .api_base(format!("{url}/v1"))
     .trust_root(Sandbox::ca_certificate_der())
