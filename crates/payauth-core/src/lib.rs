@@ -2,6 +2,7 @@
 
 mod cell;
 mod clock;
+mod env;
 mod http;
 mod report;
 mod retry;
@@ -11,6 +12,7 @@ mod token;
 
 pub use cell::{CredentialCell, Expiring};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
+pub use env::secret_from_env;
 pub use http::{
     Attempts, DEFAULT_BODY_LIMIT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, EXCERPT_CHARS, Http,
     HttpConfig, HttpRequest, HttpResponse, Method, TransportError, TransportKind, excerpt,
