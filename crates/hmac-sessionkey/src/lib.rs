@@ -11,7 +11,9 @@ mod secured;
 mod session;
 
 pub use client::{Client, ClientBuilder, DEFAULT_SESSION_MARGIN, Environment, SESSION_LIFETIME};
-pub use credentials::{AccountCode, Credentials, HmacSecret, SignerId, Token};
+pub use credentials::{
+    ACCOUNT_VAR, AccountCode, Credentials, HmacSecret, SignerId, TOKEN_VAR, Token,
+};
 pub use envelope::{ms_json_date, parse_ms_json_date};
 pub use error::{Error, GuardRefusal, Result, VendorMessage};
 pub use guard::{

@@ -12,7 +12,7 @@ pub use client::{
     DEFAULT_POLL_MAX, Environment,
 };
 pub use error::{Error, Result};
-pub use input::{Description, Phone, ServiceSecret};
+pub use input::{Description, Phone, SERVICE_SECRET_VAR, ServiceSecret};
 pub use payauth_core::{
     Clock, ManualClock, RetryPolicy, SharedClock, SystemClock, TransportError, TransportKind,
 };

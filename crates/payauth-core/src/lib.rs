@@ -2,6 +2,7 @@
 
 mod cell;
 mod clock;
+mod env;
 mod fleet;
 mod http;
 mod report;
@@ -14,6 +15,7 @@ mod token;
 
 pub use cell::{CredentialCell, Expiring};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
+pub use env::secret_from_env;
 pub use fleet::{CacheKey, DEFAULT_LEASE_TTL, SharedCache, SharedValue};
 pub use http::{
     Attempts, DEFAULT_BODY_LIMIT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, EXCERPT_CHARS, Http,

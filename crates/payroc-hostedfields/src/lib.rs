@@ -17,7 +17,8 @@ pub use payauth_core::{
 };
 pub use problem::{Link, Problem, ProblemError, ProblemKind};
 pub use request::{
-    ApiKey, IdempotencyKey, LibVersion, Scenario, SecureTokenId, SessionRequest, TerminalId,
+    API_KEY_VAR, ApiKey, IdempotencyKey, LibVersion, Scenario, SecureTokenId, SessionRequest,
+    TerminalId,
 };
 pub use session::{HostedFieldsSession, SESSION_LIFETIME, SessionToken};
 pub use token::{BearerToken, DEFAULT_LIFETIME};

@@ -12,7 +12,24 @@ use crate::error::{Error, Result};
 /// wiped on drop.
 pub struct ApiKey(SecretString);
 
+/// The variable [`ApiKey::from_env`] reads.
+pub const API_KEY_VAR: &str = "PAYAUTH_PAYROC_API_KEY";
+
 impl ApiKey {
+    /// Reads `PAYAUTH_PAYROC_API_KEY`, the name the `payauth` CLI reads, and validates it as
+    /// [`new`](Self::new) does.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when the variable is unset or empty, or the rule the value breaks;
+    /// never the value.
+    pub fn from_env() -> Result<Self> {
+        let key = payauth_core::secret_from_env(API_KEY_VAR).ok_or(Error::InvalidInput {
+            field: API_KEY_VAR,
+            rule: "is not set",
+        })?;
+        ApiKey::new(key.trim())
+    }
+
     /// Validates the key: 1 to 1024 bytes, no spaces or control characters (it travels in a
     /// header).
     ///

@@ -5,6 +5,7 @@
 
 mod card;
 mod easypay;
+mod from_env;
 mod numcheck;
 mod oauth;
 mod payroc;
