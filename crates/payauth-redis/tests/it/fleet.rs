@@ -177,6 +177,11 @@ fn a_lease_holder_killed_mid_refresh_delays_the_others_by_at_most_the_lease() {
         let leases: Vec<String> = redis::cmd("KEYS").arg("*:lease").query(&mut raw).unwrap();
         !leases.is_empty()
     });
+    // Killed only once its token request (the one the fault holds) has reached the sandbox;
+    // killed earlier, the fault would wait for the next process's request instead.
+    wait_until("the holder's token request arrives", || {
+        sandbox.arrivals().iter().any(|a| a.path == "/api/token")
+    });
     holder.kill().unwrap(); // SIGKILL
     holder.wait().unwrap();
 
