@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use ureq::http;
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
+use zeroize::Zeroize as _;
 
 /// Default time to establish a connection (TCP and TLS).
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -263,6 +264,24 @@ impl HttpRequest {
     }
 }
 
+/// Header values, the URL (`?signature=`) and the body carry credentials: their buffers are
+/// wiped when the request is dropped.
+impl Drop for HttpRequest {
+    fn drop(&mut self) {
+        self.wipe();
+    }
+}
+
+impl HttpRequest {
+    fn wipe(&mut self) {
+        self.url.zeroize();
+        for (_, value) in &mut self.headers {
+            value.zeroize();
+        }
+        self.body.zeroize();
+    }
+}
+
 impl fmt::Debug for HttpRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let path = self.url.split(['?', '#']).next().unwrap_or_default();
@@ -327,6 +346,14 @@ impl HttpResponse {
     /// A bounded, printable excerpt of the body for error messages (see [`excerpt`]).
     pub fn excerpt(&self) -> String {
         excerpt(&self.body, EXCERPT_CHARS)
+    }
+}
+
+/// Response bodies carry tokens and session keys: the buffer is wiped when the response is
+/// dropped.
+impl Drop for HttpResponse {
+    fn drop(&mut self) {
+        self.body.zeroize();
     }
 }
 
@@ -549,6 +576,21 @@ fn variant_name(error: &ureq::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dropped_request_wipes_url_header_values_and_body() {
+        let mut request = HttpRequest::post("https://h/x?signature=SECRETSIG")
+            .header("authorization", "Basic SECRETBASIC")
+            .body("application/x-www-form-urlencoded", "client_secret=SECRETFORM");
+        let clone = request.clone();
+        // What `Drop` runs, observed before the memory is released.
+        request.wipe();
+        assert_eq!(request.url(), "");
+        assert_eq!(request.header_value("authorization"), Some(""));
+        assert!(request.body_bytes().is_empty());
+        // A clone owns its own buffers.
+        assert_eq!(clone.body_bytes(), b"client_secret=SECRETFORM");
+    }
 
     #[test]
     fn secure_urls() {

@@ -7,7 +7,9 @@ mod retry;
 mod token;
 
 pub use cell::{CredentialCell, Expiring};
-pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
+pub use clock::{
+    Clock, MAX_CREDENTIAL_LIFETIME, ManualClock, SharedClock, SystemClock, expiry_after,
+};
 pub use http::{
     DEFAULT_BODY_LIMIT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, EXCERPT_CHARS, Http, HttpConfig,
     HttpRequest, HttpResponse, Method, TransportError, TransportKind, excerpt, require_secure_url,
