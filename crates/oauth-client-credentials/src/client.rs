@@ -171,7 +171,18 @@ impl Inner {
     }
 
     fn token_request(&self) -> HttpRequest {
-        let mut form = form_urlencoded::Serializer::new(String::new());
+        // Sized for the worst case (every byte percent-encoded), so the buffer holding the
+        // client secret never reallocates and leaves a copy behind; the request wipes it on drop.
+        let capacity = [("grant_type", "client_credentials")]
+            .into_iter()
+            .chain(self.form.iter().map(|(n, v)| (n.as_str(), v.as_str())))
+            .chain([
+                ("client_id", self.credentials.id.as_str()),
+                ("client_secret", self.credentials.secret.expose()),
+            ])
+            .map(|(name, value)| 3 * (name.len() + value.len()) + 2)
+            .sum();
+        let mut form = form_urlencoded::Serializer::new(String::with_capacity(capacity));
         form.append_pair("grant_type", "client_credentials");
         for (name, value) in &self.form {
             form.append_pair(name, value);

@@ -581,7 +581,10 @@ mod tests {
     fn a_dropped_request_wipes_url_header_values_and_body() {
         let mut request = HttpRequest::post("https://h/x?signature=SECRETSIG")
             .header("authorization", "Basic SECRETBASIC")
-            .body("application/x-www-form-urlencoded", "client_secret=SECRETFORM");
+            .body(
+                "application/x-www-form-urlencoded",
+                "client_secret=SECRETFORM",
+            );
         let clone = request.clone();
         // What `Drop` runs, observed before the memory is released.
         request.wipe();
