@@ -175,8 +175,18 @@ impl Inner {
                 message: resp_msg(&result),
             });
         }
-        let data = SessionData::from_result(&result, self.clock.now() + SESSION_LIFETIME)?;
+        // EasyPay accepted the credentials and reset its count: so does the guard, before
+        // anything else is read from the answer, so that an answer the client cannot use never
+        // counts as a failed authentication.
         self.guard.succeeded(attempt)?;
+        let expires_at = self
+            .clock
+            .now()
+            .checked_add(SESSION_LIFETIME)
+            .ok_or_else(|| Error::InvalidResponse {
+                reason: "the clock is too close to the end of time for a 25-hour session".into(),
+            })?;
+        let data = SessionData::from_result(&result, expires_at)?;
         let expires_at = data.expires_at;
         Ok(Expiring {
             value: data,

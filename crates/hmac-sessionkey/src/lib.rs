@@ -11,7 +11,7 @@ mod session;
 
 pub use client::{Client, ClientBuilder, DEFAULT_SESSION_MARGIN, Environment, SESSION_LIFETIME};
 pub use credentials::{AccountCode, Credentials, HmacSecret, SignerId, Token};
-pub use envelope::{ms_json_date, parse_ms_json_date};
+pub use envelope::{format_ms_json_date, ms_json_date, parse_ms_json_date};
 pub use error::{Error, GuardRefusal, Result, VendorMessage};
 pub use guard::{
     DEFAULT_FAILURE_CAP, FileGuardStore, GuardState, GuardStore, LockoutGuard, MAX_FAILURE_CAP,
