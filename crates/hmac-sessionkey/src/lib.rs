@@ -14,8 +14,8 @@ pub use credentials::{AccountCode, Credentials, HmacSecret, SignerId, Token};
 pub use envelope::{format_ms_json_date, ms_json_date, parse_ms_json_date};
 pub use error::{Error, GuardRefusal, Result, VendorMessage};
 pub use guard::{
-    DEFAULT_FAILURE_CAP, FileGuardStore, GuardState, GuardStore, LockoutGuard, MAX_FAILURE_CAP,
-    MemoryGuardStore,
+    DEFAULT_FAILURE_CAP, FileGuardStore, GUARD_STATE_VERSION, GuardState, GuardStore,
+    InvalidGuardState, LockoutGuard, MAX_FAILURE_CAP, MemoryGuardStore,
 };
 pub use payauth_core::{
     Clock, ManualClock, SharedClock, SystemClock, TransportError, TransportKind,
