@@ -15,7 +15,7 @@ use crate::credentials::{Credentials, HmacSecret, SignerId};
 use crate::envelope::{decode, resp_msg, result_object};
 use crate::error::{Error, Result};
 use crate::guard::LockoutGuard;
-use crate::requests::{CardSaleManual, CardSaleResult, VoidResult};
+use crate::requests::{CardSaleManual, CardSaleResult, VoidResult, to_json_wiped};
 use crate::secured::secured_header;
 use crate::session::{Session, SessionData};
 
@@ -110,7 +110,8 @@ impl Client {
         body: &B,
     ) -> Result<R> {
         check_operation(operation)?;
-        let body = serde_json::to_vec(body).map_err(|_| Error::InvalidInput {
+        // Wiped when the call returns; each request's copy is wiped when the request is dropped.
+        let body = to_json_wiped(body).map_err(|_| Error::InvalidInput {
             field: "body",
             rule: "must serialise to JSON",
         })?;
@@ -121,7 +122,7 @@ impl Client {
             let request = HttpRequest::post(url.as_str())
                 .header("accept", "application/json")
                 .header("SessKey", self.inner.sess_key_header(&session))
-                .body("application/json", body.clone());
+                .body("application/json", body.to_vec());
             let response = self.inner.http.send(&request)?;
             match result_object(&response, true) {
                 Err(e) if e.is_session_invalid() && !retried => {
@@ -159,13 +160,25 @@ impl Client {
 impl Inner {
     fn authenticate(&self) -> Result<Expiring<SessionData>> {
         let attempt = self.guard.begin(&self.credentials)?;
-        let body = json!({
-            "AcctCode": self.credentials.account.as_str(),
-            "Token": self.credentials.token.expose(),
-        });
+        #[derive(Serialize)]
+        struct Authenticate<'a> {
+            #[serde(rename = "AcctCode")]
+            account: &'a str,
+            #[serde(rename = "Token")]
+            token: &'a str,
+        }
+        // Borrowed into a buffer of exact size that moves into the request, which wipes it.
+        let mut body = to_json_wiped(&Authenticate {
+            account: self.credentials.account.as_str(),
+            token: self.credentials.token.expose(),
+        })
+        .map_err(|_| Error::InvalidInput {
+            field: "body",
+            rule: "must serialise to JSON",
+        })?;
         let request = HttpRequest::post(format!("{}Authenticate", self.base))
             .header("accept", "application/json")
-            .body("application/json", body.to_string());
+            .body("application/json", std::mem::take(&mut *body));
         // Whatever goes wrong from here on leaves the attempt counted as a failure.
         let response = self.http.send(&request)?;
         let result = result_object(&response, false)?;

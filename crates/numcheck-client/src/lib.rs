@@ -17,7 +17,7 @@ pub use payauth_core::{
     Clock, ManualClock, RetryPolicy, SharedClock, SystemClock, TransportError, TransportKind,
 };
 pub use verification::{
-    DEFAULT_MAX_ATTEMPTS, DEFAULT_TTL, Outcome, PendingVerification, VerificationKey,
+    DEFAULT_MAX_ATTEMPTS, DEFAULT_TTL, MAX_TTL, Outcome, PendingVerification, VerificationKey,
     VerificationPolicy,
 };
 
