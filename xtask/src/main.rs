@@ -5,6 +5,7 @@
 
 mod bench;
 mod demo;
+mod fuzz;
 mod msrv;
 mod process;
 mod release;
@@ -17,7 +18,9 @@ usage: cargo xtask <command>
 
 commands:
   demo    run every crate's flow against the in-process sandbox (no network, no credentials)
-  test    fmt check, clippy -D warnings, tests on every feature set, docs, cargo-deny
+  test    fmt check, clippy -D warnings, tests on every feature set, docs, cargo-deny, fuzz smoke
+  fuzz [SECONDS]
+          every fuzz target in fuzz/ for SECONDS each (default 600), one at a time, one core
   bench   benchmarks against reference implementations; writes target/bench/report.{json,md}
   release [--execute] [<crate>...]
           gate, semver check, package and (with --execute) publish and tag each crate in
@@ -30,6 +33,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("demo") => demo::run(),
         Some("test") => test::run(),
+        Some("fuzz") => fuzz::run(&args[1..]),
         Some("bench") => bench::run(),
         Some("release") => release::run(&args[1..]),
         Some("msrv") => msrv::run(),

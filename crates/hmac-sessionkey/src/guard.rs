@@ -720,15 +720,14 @@ mod tests {
             format!(r#"{{"version":"1","salt":"{salt}","consecutive_failures":2,"rejected":[]}}"#),
             format!(r#"{{"version":1,"salt":"{salt}","consecutive_failures":2}}"#),
             format!(r#"{{"version":1,"salt":"{salt}","rejected":[]}}"#),
-            format!(r#"{{"version":1,"consecutive_failures":2,"rejected":[]}}"#),
+            r#"{"version":1,"consecutive_failures":2,"rejected":[]}"#.into(),
             format!(
                 r#"{{"version":1,"salt":"{salt}","consecutive_failures":2,"rejected":[],"SECRET-CONTENT":1}}"#
             ),
             format!(r#"{{"version":1,"salt":"{salt}","consecutive_faliures":2,"rejected":[]}}"#),
             format!(r#"{{"version":1,"salt":"","consecutive_failures":2,"rejected":["{print}"]}}"#),
-            format!(
-                r#"{{"version":1,"salt":"SECRET-CONTENT","consecutive_failures":2,"rejected":[]}}"#
-            ),
+            r#"{"version":1,"salt":"SECRET-CONTENT","consecutive_failures":2,"rejected":[]}"#
+                .into(),
             format!(
                 r#"{{"version":1,"salt":"{}","consecutive_failures":2,"rejected":[]}}"#,
                 salt.to_uppercase()

@@ -4,6 +4,9 @@ mod client;
 mod credentials;
 mod envelope;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod guard;
 mod requests;
 mod secured;

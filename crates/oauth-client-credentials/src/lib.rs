@@ -3,6 +3,9 @@
 mod client;
 mod credentials;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod signing;
 mod token;
 
