@@ -3,6 +3,7 @@
 // A command-line tool: printing is its job.
 #![allow(clippy::print_stdout)]
 
+mod advisories;
 mod bench;
 mod demo;
 mod fuzz;

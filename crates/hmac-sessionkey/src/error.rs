@@ -58,7 +58,7 @@ pub enum Error {
     /// No HTTP response. Authentication is never retried automatically (see the lockout guard);
     /// whether another call is safe depends on [`TransportError::may_have_reached_server`].
     #[error("transport: {0}")]
-    Transport(#[from] TransportError),
+    Transport(TransportError),
 
     /// An HTTP status other than 200, with a bounded excerpt of the body.
     #[error("unexpected HTTP {status} from EasyPay: {excerpt}")]
@@ -138,14 +138,13 @@ impl VendorMessage {
         let mut parts = message.splitn(4, ':');
         if let (Some("ERROR"), Some(code), Some(severity), Some(text)) =
             (parts.next(), parts.next(), parts.next(), parts.next())
+            && let Ok(code) = code.trim().parse()
         {
-            if let Ok(code) = code.trim().parse() {
-                return VendorMessage {
-                    code: Some(code),
-                    severity: Some(severity.trim().to_owned()),
-                    text: text.trim().to_owned(),
-                };
-            }
+            return VendorMessage {
+                code: Some(code),
+                severity: Some(severity.trim().to_owned()),
+                text: text.trim().to_owned(),
+            };
         }
         VendorMessage {
             code: None,
@@ -184,5 +183,27 @@ mod tests {
         let plain = VendorMessage::parse("Something else");
         assert_eq!((plain.code, plain.text.as_str()), (None, "Something else"));
         assert_eq!(VendorMessage::parse("ERROR:x:HIGH:y").code, None);
+    }
+}
+
+/// The cause is shown in this error's message and not returned again by `source()` (the
+/// workspace's rule, so a chained report prints it once).
+impl From<TransportError> for Error {
+    fn from(e: TransportError) -> Self {
+        Error::Transport(e)
+    }
+}
+
+#[cfg(test)]
+mod chain_tests {
+    use super::*;
+    use payauth_core::{ErrorChain, TransportKind};
+
+    #[test]
+    fn a_chained_report_shows_the_transport_cause_once() {
+        let err = Error::from(TransportError::new(TransportKind::Connect, "refused"));
+        let chain = ErrorChain(&err);
+        assert!(!chain.repeats_a_cause(), "{chain}");
+        assert_eq!(chain.to_string(), "transport: connection failed: refused");
     }
 }

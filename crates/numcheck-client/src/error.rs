@@ -27,7 +27,7 @@ pub enum Error {
     /// `get-call-info`, which is safe to repeat. Retrying can help for connection failures and
     /// timeouts; [`TransportError::kind`] tells which.
     #[error("transport: {0}")]
-    Transport(#[from] TransportError),
+    Transport(TransportError),
 
     /// `init-call` failed in a way that leaves open whether NumCheck placed the (paid) call: a
     /// timeout or lost connection after the request was sent, or a 408 or 5xx response.
@@ -36,8 +36,7 @@ pub enum Error {
     #[error("init-call may have placed a paid call ({cause}); do not repeat it automatically")]
     CallMayHaveBeenPlaced {
         /// What went wrong: an [`Error::Transport`], [`Error::UnexpectedStatus`] or
-        /// [`Error::Api`].
-        #[source]
+        /// [`Error::Api`]. Shown in this error's message, so not returned by `source()` too.
         cause: Box<Error>,
     },
 
@@ -129,4 +128,32 @@ impl Error {
 
 fn show(value: &Option<i64>) -> String {
     value.map_or_else(|| "absent".to_owned(), |v| v.to_string())
+}
+
+/// The cause is shown in this error's message and not returned again by `source()` (the
+/// workspace's rule, so a chained report prints it once).
+impl From<TransportError> for Error {
+    fn from(e: TransportError) -> Self {
+        Error::Transport(e)
+    }
+}
+
+#[cfg(test)]
+mod chain_tests {
+    use super::*;
+    use payauth_core::{ErrorChain, TransportKind};
+
+    #[test]
+    fn a_chained_report_shows_each_cause_once() {
+        let transport = Error::from(TransportError::new(TransportKind::Timeout, "read timeout"));
+        let placed = Error::CallMayHaveBeenPlaced {
+            cause: Box::new(transport.clone()),
+        };
+        for err in [transport, placed] {
+            let chain = ErrorChain(&err);
+            assert!(!chain.repeats_a_cause(), "{chain}");
+            assert_eq!(chain.messages().len(), 1, "{chain}");
+            assert!(chain.to_string().contains("read timeout"), "{chain}");
+        }
+    }
 }

@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use oauth_client_credentials::{Client, Credentials};
+use oauth_client_credentials::{AuthMethod, Client, Credentials};
 use payauth_sandbox::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox};
 
 /// Short batches, many rounds, interleaved: a slow moment hits both candidates alike.
@@ -21,6 +21,8 @@ fn main() {
     let sandbox = Sandbox::start().unwrap();
     let client =
         Client::builder(Credentials::new(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET).unwrap())
+            // The sandbox's default client takes plain Basic; no `Auto` probe in the figures.
+            .auth_method(AuthMethod::BasicPlain)
             .token_url(format!("{}/api/token", sandbox.url()))
             .build()
             .unwrap();
@@ -72,6 +74,8 @@ fn main() {
     //    from an empty cache (a fresh client): the thundering-herd case.
     let fresh =
         Client::builder(Credentials::new(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET).unwrap())
+            // The sandbox's default client takes plain Basic; no `Auto` probe in the figures.
+            .auth_method(AuthMethod::BasicPlain)
             .token_url(format!("{}/api/token", sandbox.url()))
             .build()
             .unwrap();

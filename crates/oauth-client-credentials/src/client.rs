@@ -1,14 +1,18 @@
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use payauth_core::{
     CredentialCell, Expiring, Http, HttpConfig, HttpRequest, HttpResponse, Idempotency,
-    RetryPolicy, SharedClock, SystemClock, require_secure_url, status_verdict, transport_verdict,
+    RetryPolicy, SharedClock, SystemClock, redact_url, require_secure_url, status_verdict,
+    transport_verdict,
 };
 use secrecy::ExposeSecret as _;
+use zeroize::Zeroizing;
 
+use crate::assertion::{ASSERTION_TYPE, Signer, assertion};
 use crate::credentials::{AuthMethod, Credentials};
+use crate::discovery::{Metadata, discover};
 use crate::error::{Error, Result};
 use crate::token::{AccessToken, TokenData, parse_error, parse_token};
 
@@ -55,6 +59,11 @@ struct Inner {
     token_url: String,
     credentials: Credentials,
     method: AuthMethod,
+    /// The methods a discovered server lists (`token_endpoint_auth_methods_supported`).
+    supported: Option<Vec<String>>,
+    /// The method that worked, kept for the life of the client.
+    settled: Mutex<Option<AuthMethod>>,
+    scope: Option<String>,
     form: Vec<(String, String)>,
     cell: CredentialCell<TokenData, Error>,
     clock: SharedClock,
@@ -68,6 +77,7 @@ impl Client {
         ClientBuilder {
             credentials,
             token_url: None,
+            supported: None,
             method: AuthMethod::default(),
             scope: None,
             params: Vec::new(),
@@ -136,14 +146,72 @@ impl Client {
     pub fn http(&self) -> &Http {
         &self.inner.http
     }
+
+    /// The authentication method in use: the one configured, or, with [`AuthMethod::Auto`],
+    /// the one the server accepted (`None` until a token has been fetched).
+    pub fn auth_method_in_use(&self) -> Option<AuthMethod> {
+        match self.inner.method {
+            AuthMethod::Auto => *self.inner.lock_settled(),
+            method => Some(method),
+        }
+    }
+
+    /// The token endpoint (from the builder or discovery).
+    pub fn token_url(&self) -> &str {
+        &self.inner.token_url
+    }
 }
 
 impl Inner {
+    fn lock_settled(&self) -> std::sync::MutexGuard<'_, Option<AuthMethod>> {
+        self.settled.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The methods to try, in order: the settled one, the configured one, or `Auto`'s list.
+    fn candidates(&self) -> Vec<AuthMethod> {
+        if self.method != AuthMethod::Auto {
+            return vec![self.method];
+        }
+        if let Some(settled) = *self.lock_settled() {
+            return vec![settled];
+        }
+        auto_candidates(&self.credentials, self.supported.as_deref())
+    }
+
     fn fetch(&self) -> Result<Expiring<TokenData>> {
-        let request = self.token_request();
+        let candidates = self.candidates();
+        let mut first_refusal = None;
+        for method in &candidates {
+            match self.fetch_with(*method) {
+                Ok(data) => {
+                    if self.method == AuthMethod::Auto {
+                        *self.lock_settled() = Some(*method);
+                    }
+                    let expires_at = data.expires_at;
+                    return Ok(Expiring {
+                        value: data,
+                        expires_at,
+                    });
+                }
+                Err(e) if candidates.len() > 1 && refuses_the_method(&e) => {
+                    first_refusal.get_or_insert(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(first_refusal.unwrap_or(Error::Discovery {
+            reason: "no client authentication method left to try",
+        }))
+    }
+
+    fn fetch_with(&self, method: AuthMethod) -> Result<TokenData> {
         let response = self.retry.run(
             self.clock.as_ref(),
             |_| {
+                // Built per attempt: an assertion's `jti` must not be sent twice.
+                let request = self
+                    .token_request(method)
+                    .map_err(|e| Failure::Final(Box::new(e)))?;
                 let response = self.http.send(&request)?;
                 if response.status() == 429 || response.status() >= 500 {
                     // Kept as the error so the verdict can read `Retry-After`.
@@ -155,31 +223,87 @@ impl Inner {
                 // Asking for a token twice is harmless: idempotent.
                 Failure::Transport(e) => transport_verdict(e, Idempotency::Idempotent),
                 Failure::Status(r) => status_verdict(r, Idempotency::Idempotent, self.clock.now()),
+                Failure::Final(_) => payauth_core::Verdict::Stop,
             },
         );
         let response = match response {
             Ok(response) => response,
             Err(Failure::Transport(e)) => return Err(Error::Transport(e)),
             Err(Failure::Status(r)) => return Err(parse_error(&r)),
+            Err(Failure::Final(e)) => return Err(*e),
         };
-        let data = parse_token(&response, self.clock.now(), self.default_lifetime)?;
-        let expires_at = data.expires_at;
-        Ok(Expiring {
-            value: data,
-            expires_at,
-        })
+        parse_token(
+            &response,
+            self.clock.now(),
+            self.default_lifetime,
+            self.scope.as_deref(),
+        )
     }
 
-    fn token_request(&self) -> HttpRequest {
+    fn token_request(&self, method: AuthMethod) -> Result<HttpRequest> {
+        let mut request = HttpRequest::post(&self.token_url).header("accept", "application/json");
+        let credentials = &self.credentials;
+        let missing_secret = || Error::InvalidInput {
+            field: "client_secret",
+            rule: "this authentication method needs a client secret",
+        };
+        // The members after `grant_type` and the configured form: the credentials or an
+        // assertion, in buffers wiped when dropped.
+        let owned = |value: &str| Zeroizing::new(value.to_owned());
+        let mut members: Vec<(&str, Zeroizing<String>)> = Vec::new();
+        match method {
+            AuthMethod::BasicPlain | AuthMethod::BasicFormEncoded => {
+                let header = credentials
+                    .basic_header(method)
+                    .ok_or_else(missing_secret)?;
+                request = request.header("authorization", header.expose_secret());
+            }
+            AuthMethod::ClientSecretPost => {
+                let secret = credentials.secret.as_ref().ok_or_else(missing_secret)?;
+                members.push(("client_id", owned(credentials.id.as_str())));
+                members.push(("client_secret", owned(secret.expose())));
+            }
+            AuthMethod::ClientSecretJwt | AuthMethod::PrivateKeyJwt => {
+                let signer =
+                    if method == AuthMethod::ClientSecretJwt {
+                        Signer::Secret(
+                            credentials
+                                .secret
+                                .as_ref()
+                                .ok_or_else(missing_secret)?
+                                .expose(),
+                        )
+                    } else {
+                        Signer::Key(credentials.private_key.as_ref().ok_or(
+                            Error::InvalidInput {
+                                field: "private_key",
+                                rule: "private_key_jwt needs Credentials::with_private_key",
+                            },
+                        )?)
+                    };
+                let jwt = assertion(
+                    &signer,
+                    credentials.id.as_str(),
+                    &self.token_url,
+                    self.clock.now(),
+                )?;
+                members.push(("client_id", owned(credentials.id.as_str())));
+                members.push(("client_assertion_type", owned(ASSERTION_TYPE)));
+                members.push(("client_assertion", owned(jwt.expose_secret())));
+            }
+            AuthMethod::Auto => {
+                return Err(Error::InvalidInput {
+                    field: "auth_method",
+                    rule: "Auto is resolved before a request is made",
+                });
+            }
+        }
         // Sized for the worst case (every byte percent-encoded), so the buffer holding the
-        // client secret never reallocates and leaves a copy behind; the request wipes it on drop.
+        // secret never reallocates and leaves a copy behind; the request wipes it on drop.
         let capacity = [("grant_type", "client_credentials")]
             .into_iter()
             .chain(self.form.iter().map(|(n, v)| (n.as_str(), v.as_str())))
-            .chain([
-                ("client_id", self.credentials.id.as_str()),
-                ("client_secret", self.credentials.secret.expose()),
-            ])
+            .chain(members.iter().map(|(n, v)| (*n, v.as_str())))
             .map(|(name, value)| 3 * (name.len() + value.len()) + 2)
             .sum();
         let mut form = form_urlencoded::Serializer::new(String::with_capacity(capacity));
@@ -187,15 +311,65 @@ impl Inner {
         for (name, value) in &self.form {
             form.append_pair(name, value);
         }
-        let mut request = HttpRequest::post(&self.token_url).header("accept", "application/json");
-        match self.credentials.basic_header(self.method) {
-            Some(header) => request = request.header("authorization", header.expose_secret()),
-            None => {
-                form.append_pair("client_id", self.credentials.id.as_str());
-                form.append_pair("client_secret", self.credentials.secret.expose());
-            }
+        for (name, value) in &members {
+            form.append_pair(name, value);
         }
-        request.body("application/x-www-form-urlencoded", form.finish())
+        Ok(request.body("application/x-www-form-urlencoded", form.finish()))
+    }
+}
+
+/// `Auto`'s order for these credentials, narrowed to what a discovered server lists.
+fn auto_candidates(credentials: &Credentials, supported: Option<&[String]>) -> Vec<AuthMethod> {
+    let has_secret = credentials.secret.is_some();
+    let mut candidates = if !has_secret {
+        vec![AuthMethod::PrivateKeyJwt]
+    } else if credentials.basic_schools_agree() {
+        vec![AuthMethod::BasicPlain]
+    } else {
+        vec![
+            AuthMethod::BasicFormEncoded,
+            AuthMethod::BasicPlain,
+            AuthMethod::ClientSecretPost,
+        ]
+    };
+    if credentials.id.as_str().contains(':') {
+        candidates.retain(|m| *m != AuthMethod::BasicPlain);
+    }
+    let Some(supported) = supported else {
+        return candidates;
+    };
+    let listed = |m: &AuthMethod| {
+        m.registered_name()
+            .is_some_and(|name| supported.iter().any(|s| s == name))
+    };
+    candidates.retain(listed);
+    if candidates.is_empty() {
+        // The server lists none of the usual ones: the others it lists that we can use.
+        candidates = [
+            AuthMethod::ClientSecretPost,
+            AuthMethod::ClientSecretJwt,
+            AuthMethod::PrivateKeyJwt,
+        ]
+        .into_iter()
+        .filter(listed)
+        .filter(|m| match m {
+            AuthMethod::PrivateKeyJwt => credentials.private_key.is_some(),
+            _ => has_secret,
+        })
+        .collect();
+    }
+    candidates
+}
+
+/// Whether a refusal says "not this way of authenticating" (try the next method), as opposed
+/// to a server or network failure, which says nothing about the method.
+fn refuses_the_method(error: &Error) -> bool {
+    match error {
+        Error::OAuth { status, error, .. } => {
+            *status == 401 || error == "invalid_client" || error == "invalid_request"
+        }
+        Error::UnexpectedStatus { status, .. } => *status == 401,
+        _ => false,
     }
 }
 
@@ -203,6 +377,8 @@ enum Failure {
     Transport(payauth_core::TransportError),
     // Boxed: a response is large next to a transport error, and this travels in every Result.
     Status(Box<HttpResponse>),
+    /// Not retried: the request could not be made. Boxed, as `Status` is.
+    Final(Box<Error>),
 }
 
 impl From<payauth_core::TransportError> for Failure {
@@ -215,9 +391,10 @@ impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let form_names: Vec<&str> = self.inner.form.iter().map(|(n, _)| n.as_str()).collect();
         f.debug_struct("Client")
-            .field("token_url", &self.inner.token_url)
+            .field("token_url", &redact_url(&self.inner.token_url))
             .field("client_id", &self.inner.credentials.id)
             .field("auth_method", &self.inner.method)
+            .field("auth_method_in_use", &self.auth_method_in_use())
             .field("form_parameters", &form_names)
             .field("cache", &self.inner.cell)
             .finish_non_exhaustive()
@@ -228,6 +405,7 @@ impl fmt::Debug for Client {
 pub struct ClientBuilder {
     credentials: Credentials,
     token_url: Option<String>,
+    supported: Option<Vec<String>>,
     method: AuthMethod,
     scope: Option<String>,
     params: Vec<(String, String)>,
@@ -251,7 +429,27 @@ impl ClientBuilder {
         self
     }
 
-    /// How the client authenticates; default [`AuthMethod::BasicPlain`].
+    /// Reads the server's metadata from `issuer` (RFC 8414
+    /// `/.well-known/oauth-authorization-server`, then OpenID
+    /// `/.well-known/openid-configuration`): the token endpoint, and the authentication methods
+    /// it supports, which narrow [`AuthMethod::Auto`]. Every URL in the document must pass the
+    /// HTTPS rule, and its `issuer` must be the one asked for. Set
+    /// [`trust_root`](Self::trust_root) and timeouts before this call; they are used for it.
+    ///
+    /// # Errors
+    /// [`Error::Transport`] when the issuer URL is insecure or no answer came,
+    /// [`Error::Discovery`] for a missing or unusable document.
+    pub fn discover(mut self, issuer: &str) -> Result<Self> {
+        let Metadata {
+            token_endpoint,
+            auth_methods,
+        } = discover(&self.http.build(), issuer)?;
+        self.token_url = Some(token_endpoint);
+        self.supported = Some(auth_methods);
+        Ok(self)
+    }
+
+    /// How the client authenticates; default [`AuthMethod::Auto`].
     pub fn auth_method(mut self, method: AuthMethod) -> Self {
         self.method = method;
         self
@@ -327,6 +525,27 @@ impl ClientBuilder {
             rule: "set an environment or a token URL",
         })?;
         require_secure_url(&token_url)?;
+        if self.credentials.secret.is_none()
+            && !matches!(self.method, AuthMethod::Auto | AuthMethod::PrivateKeyJwt)
+        {
+            return Err(Error::InvalidInput {
+                field: "client_secret",
+                rule: "this authentication method needs a client secret",
+            });
+        }
+        if self.method == AuthMethod::PrivateKeyJwt && self.credentials.private_key.is_none() {
+            return Err(Error::InvalidInput {
+                field: "private_key",
+                rule: "private_key_jwt needs Credentials::with_private_key or Credentials::private_key",
+            });
+        }
+        if self.method == AuthMethod::Auto
+            && auto_candidates(&self.credentials, self.supported.as_deref()).is_empty()
+        {
+            return Err(Error::Discovery {
+                reason: "the server supports no authentication method these credentials allow",
+            });
+        }
         if self.method == AuthMethod::BasicPlain && self.credentials.id.as_str().contains(':') {
             return Err(Error::InvalidInput {
                 field: "client_id",
@@ -340,8 +559,8 @@ impl ClientBuilder {
             });
         }
         let mut form = self.params;
-        if let Some(scope) = self.scope {
-            form.insert(0, ("scope".to_owned(), scope));
+        if let Some(scope) = &self.scope {
+            form.insert(0, ("scope".to_owned(), scope.clone()));
         }
         let clock = self.clock.unwrap_or_else(SystemClock::shared);
         Ok(Client {
@@ -350,6 +569,9 @@ impl ClientBuilder {
                 token_url,
                 credentials: self.credentials,
                 method: self.method,
+                supported: self.supported,
+                settled: Mutex::new(None),
+                scope: self.scope,
                 form,
                 cell: CredentialCell::new(Arc::clone(&clock), self.margin),
                 clock,
@@ -363,7 +585,7 @@ impl ClientBuilder {
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
-            .field("token_url", &self.token_url)
+            .field("token_url", &self.token_url.as_deref().map(redact_url))
             .field("client_id", &self.credentials.id)
             .field("auth_method", &self.method)
             .finish_non_exhaustive()

@@ -5,23 +5,53 @@ use base64::engine::general_purpose::STANDARD;
 use secrecy::{ExposeSecret as _, SecretString};
 use zeroize::Zeroizing;
 
+use crate::assertion::PrivateKey;
 use crate::error::{Error, Result};
 
 /// How the client authenticates to the token endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum AuthMethod {
-    /// `Authorization: Basic base64(id ":" secret)` with nothing escaped (RFC 7617). Pledg's
-    /// documented form, and what most servers expect. An id containing `:` cannot be sent this
-    /// way and is refused when the client is built.
+    /// The default: find the method the server accepts and keep it for the life of the client.
+    /// When id and secret hold only RFC 3986 unreserved characters (`A-Z a-z 0-9 - . _ ~`),
+    /// for which both Basic encodings give the same result, plain Basic is sent. Otherwise
+    /// RFC 6749 encoded Basic is tried, then plain Basic, then `client_secret_post`, moving on
+    /// only after `invalid_client`, `invalid_request` or a 401 — never after a 5xx or a
+    /// transport failure. Methods a discovered server does not list are skipped.
+    /// [`Client::auth_method_in_use`](crate::Client::auth_method_in_use) reports the choice.
     #[default]
+    Auto,
+    /// `Authorization: Basic base64(id ":" secret)` with nothing escaped (RFC 7617), Pledg's
+    /// documented form. An id containing `:` cannot be sent this way and is refused when the
+    /// client is built.
     BasicPlain,
     /// `Authorization: Basic base64(urlencode(id) ":" urlencode(secret))`, as RFC 6749 §2.3.1
-    /// specifies and strict (certified) OAuth servers require. Differs from `BasicPlain` only for
-    /// ids or secrets with characters such as `+ / = : %` or spaces.
+    /// specifies and strict (certified) OAuth servers require. Every character outside the
+    /// RFC 3986 unreserved set is percent-encoded; a space is `%20`, which servers that decode
+    /// with `unquote` (authlib) and with form decoding both read as a space.
     BasicFormEncoded,
     /// `client_id` and `client_secret` in the form body (`client_secret_post`).
     ClientSecretPost,
+    /// A JWT signed HS256 with the client secret in `client_assertion` (RFC 7523,
+    /// `client_secret_jwt`).
+    ClientSecretJwt,
+    /// A JWT signed RS256 with the client's private key in `client_assertion` (RFC 7523,
+    /// `private_key_jwt`); see [`Credentials::with_private_key`].
+    PrivateKeyJwt,
+}
+
+impl AuthMethod {
+    /// The name in RFC 8414 `token_endpoint_auth_methods_supported` (both Basic encodings are
+    /// `client_secret_basic`); `None` for [`AuthMethod::Auto`].
+    pub fn registered_name(self) -> Option<&'static str> {
+        Some(match self {
+            AuthMethod::Auto => return None,
+            AuthMethod::BasicPlain | AuthMethod::BasicFormEncoded => "client_secret_basic",
+            AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::ClientSecretJwt => "client_secret_jwt",
+            AuthMethod::PrivateKeyJwt => "private_key_jwt",
+        })
+    }
 }
 
 /// A client id: 1 to 1024 printable characters.
@@ -76,11 +106,12 @@ impl fmt::Debug for ClientSecret {
     }
 }
 
-/// A client id and secret.
+/// A client id with a secret, a private key, or both.
 #[derive(Debug)]
 pub struct Credentials {
     pub(crate) id: ClientId,
-    pub(crate) secret: ClientSecret,
+    pub(crate) secret: Option<ClientSecret>,
+    pub(crate) private_key: Option<PrivateKey>,
 }
 
 impl Credentials {
@@ -91,8 +122,34 @@ impl Credentials {
     pub fn new(id: impl Into<String>, secret: impl Into<String>) -> Result<Self> {
         Ok(Credentials {
             id: ClientId::new(id)?,
-            secret: ClientSecret::new(secret)?,
+            secret: Some(ClientSecret::new(secret)?),
+            private_key: None,
         })
+    }
+
+    /// A client that authenticates with its RSA key only (`private_key_jwt`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a bad id.
+    pub fn with_private_key(id: impl Into<String>, key: PrivateKey) -> Result<Self> {
+        Ok(Credentials {
+            id: ClientId::new(id)?,
+            secret: None,
+            private_key: Some(key),
+        })
+    }
+
+    /// Adds an RSA key to id-and-secret credentials, for [`AuthMethod::PrivateKeyJwt`].
+    pub fn private_key(mut self, key: PrivateKey) -> Self {
+        self.private_key = Some(key);
+        self
+    }
+
+    /// Whether both Basic encodings give the same header: id and secret hold only RFC 3986
+    /// unreserved characters.
+    pub(crate) fn basic_schools_agree(&self) -> bool {
+        let unreserved = |s: &str| s.bytes().all(is_unreserved);
+        unreserved(self.id.as_str()) && self.secret.as_ref().is_some_and(|s| unreserved(s.expose()))
     }
 
     /// The client id.
@@ -100,18 +157,18 @@ impl Credentials {
         &self.id
     }
 
-    /// The `Authorization` value for `method`, or `None` for `ClientSecretPost`.
+    /// The `Authorization` value for a Basic `method`, or `None` for the others or without a
+    /// secret.
     pub(crate) fn basic_header(&self, method: AuthMethod) -> Option<SecretString> {
-        let encode = |s: &str| {
-            Zeroizing::new(form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>())
-        };
+        let secret = self.secret.as_ref()?.expose();
+        // Percent-encoded forms are wiped too: they hold the secret, merely escaped.
+        let encode = |s: &str| Zeroizing::new(percent_encode(s));
         match method {
-            AuthMethod::BasicPlain => Some(basic_value(self.id.as_str(), self.secret.expose())),
-            AuthMethod::BasicFormEncoded => Some(basic_value(
-                &encode(self.id.as_str()),
-                &encode(self.secret.expose()),
-            )),
-            AuthMethod::ClientSecretPost => None,
+            AuthMethod::BasicPlain => Some(basic_value(self.id.as_str(), secret)),
+            AuthMethod::BasicFormEncoded => {
+                Some(basic_value(&encode(self.id.as_str()), &encode(secret)))
+            }
+            _ => None,
         }
     }
 }
@@ -189,6 +246,23 @@ impl fmt::Debug for BasicCredentials {
     }
 }
 
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+}
+
+/// Percent-encodes every byte outside the RFC 3986 unreserved set (a space is `%20`, never `+`).
+fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() * 3);
+    for b in value.bytes() {
+        if is_unreserved(b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 fn check_printable(field: &'static str, value: &str) -> Result<()> {
     if value.is_empty() {
         return Err(Error::InvalidInput {
@@ -252,10 +326,15 @@ mod tests {
         assert_eq!(p, f);
         let (p, f) = plain("key", "a+b/c=d:e%f g");
         assert_eq!(p, format!("Basic {}", STANDARD.encode("key:a+b/c=d:e%f g")));
+        // A space is %20: authlib decodes with `unquote`, which leaves a `+` as it is.
         assert_eq!(
             f,
-            format!("Basic {}", STANDARD.encode("key:a%2Bb%2Fc%3Dd%3Ae%25f+g"))
+            format!("Basic {}", STANDARD.encode("key:a%2Bb%2Fc%3Dd%3Ae%25f%20g"))
         );
+        let c = Credentials::new("id~x", "Az09-._~").unwrap();
+        assert!(c.basic_schools_agree());
+        assert!(!Credentials::new("id", "a b").unwrap().basic_schools_agree());
+        assert!(!Credentials::new("i:d", "ab").unwrap().basic_schools_agree());
     }
 
     #[test]

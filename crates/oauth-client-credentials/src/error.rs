@@ -20,7 +20,7 @@ pub enum Error {
     /// No HTTP response (connect, timeout, TLS, lost connection, oversized body). Retrying can
     /// help for connection failures and timeouts; [`TransportError::kind`] tells which.
     #[error("transport: {0}")]
-    Transport(#[from] TransportError),
+    Transport(TransportError),
 
     /// The token endpoint answered with an RFC 6749 §5.2 error (`invalid_client`,
     /// `unsupported_grant_type`, ...). Not retryable: the request or the credentials are wrong.
@@ -34,6 +34,11 @@ pub enum Error {
         description: Option<String>,
         /// The `error_uri`, if any.
         uri: Option<String>,
+        /// The body's other members as text (at most 16, each cut to 200 characters; values of
+        /// members named like a secret, token, key or code are `[redacted]`).
+        members: Box<[(String, String)]>,
+        /// The `WWW-Authenticate` header, if any.
+        www_authenticate: Option<String>,
     },
 
     /// The server answered with a status this client cannot use and a body that is not an
@@ -44,6 +49,17 @@ pub enum Error {
         status: u16,
         /// The body's first characters.
         excerpt: String,
+        /// The `WWW-Authenticate` header, if any.
+        www_authenticate: Option<String>,
+    },
+
+    /// Discovery (RFC 8414 or OpenID) found no usable metadata: no document, no
+    /// `token_endpoint`, an `issuer` other than the one asked for, a URL that breaks the HTTPS
+    /// rule, or no authentication method this client can use. Not retryable without a change.
+    #[error("discovery: {reason}")]
+    Discovery {
+        /// What is wrong.
+        reason: &'static str,
     },
 
     /// A 2xx token response that is not a usable token (malformed JSON, no `access_token`,
@@ -56,6 +72,14 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+}
+
+/// The cause is shown in this error's message and not returned again by `source()` (the
+/// workspace's rule, so a chained report prints it once).
+impl From<TransportError> for Error {
+    fn from(e: TransportError) -> Self {
+        Error::Transport(e)
+    }
 }
 
 impl Error {

@@ -19,7 +19,7 @@ pub fn token_answer(status: u16, body: &[u8], now: SystemTime) -> Result<SystemT
         let e = parse_error(&response);
         return Err(format!("{e} {e:?}"));
     }
-    parse_token(&response, now, Duration::from_secs(600))
+    parse_token(&response, now, Duration::from_secs(600), None)
         .map(|data| data.expires_at)
         .map_err(|e| format!("{e} {e:?}"))
 }

@@ -1,7 +1,9 @@
 #![doc = include_str!("../README.md")]
 
+mod assertion;
 mod client;
 mod credentials;
+mod discovery;
 mod error;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
@@ -9,6 +11,7 @@ pub mod fuzzing;
 mod signing;
 mod token;
 
+pub use assertion::{ASSERTION_LIFETIME, PrivateKey};
 pub use client::{Client, ClientBuilder, DEFAULT_LIFETIME, DEFAULT_REFRESH_MARGIN, Environment};
 pub use credentials::{AuthMethod, BasicCredentials, ClientId, ClientSecret, Credentials};
 pub use error::{Error, Result};

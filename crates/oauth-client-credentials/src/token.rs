@@ -18,6 +18,9 @@ pub(crate) struct TokenData {
     secret: SecretString,
     header: SecretString,
     pub(crate) expires_at: SystemTime,
+    token_type: Option<String>,
+    scope: Option<String>,
+    requested_scope: Option<String>,
 }
 
 impl AccessToken {
@@ -37,6 +40,43 @@ impl AccessToken {
         self.inner.expires_at
     }
 
+    /// `token_type` as the server wrote it (`Bearer`, `bearer`, ...), if it sent one.
+    pub fn token_type(&self) -> Option<&str> {
+        self.inner.token_type.as_deref()
+    }
+
+    /// The scope the server said it granted (`scope` in the token response), if it said. RFC 6749
+    /// §5.1 lets a server omit it when it granted exactly the scope requested. Not a secret.
+    pub fn scope(&self) -> Option<&str> {
+        self.inner.scope.as_deref()
+    }
+
+    /// The scope in force: what the server said it granted, or, when it said nothing (RFC 6749
+    /// §5.1: the granted scope is then the requested one), the scope requested.
+    pub fn granted_scope(&self) -> Option<&str> {
+        self.inner
+            .scope
+            .as_deref()
+            .or(self.inner.requested_scope.as_deref())
+    }
+
+    /// The requested scope values the server did not grant (empty when it granted all, or
+    /// said nothing). A server may grant less than asked for; calls that need a missing value
+    /// will be refused.
+    pub fn missing_scopes(&self) -> Vec<&str> {
+        let (Some(requested), Some(granted)) = (
+            self.inner.requested_scope.as_deref(),
+            self.inner.scope.as_deref(),
+        ) else {
+            return Vec::new();
+        };
+        let granted: Vec<&str> = granted.split_ascii_whitespace().collect();
+        requested
+            .split_ascii_whitespace()
+            .filter(|value| !granted.contains(value))
+            .collect()
+    }
+
     /// Whether `other` is the same token from the cache (not a comparison of the secrets).
     pub fn same_as(&self, other: &AccessToken) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
@@ -48,6 +88,8 @@ impl fmt::Debug for AccessToken {
         f.debug_struct("AccessToken")
             .field("token", &"[redacted]")
             .field("expires_at", &self.inner.expires_at)
+            .field("token_type", &self.inner.token_type)
+            .field("scope", &self.inner.scope)
             .finish()
     }
 }
@@ -57,7 +99,12 @@ struct WireError {
     error: String,
     error_description: Option<String>,
     error_uri: Option<String>,
+    #[serde(flatten)]
+    other: serde_json::Map<String, serde_json::Value>,
 }
+
+/// At most this many other members of an error body are kept.
+const MAX_MEMBERS: usize = 16;
 
 /// Reads a token response (leniently, see [`payauth_core::parse_token_response`]) into the cached
 /// form: the secret once, inside the `Bearer` header value.
@@ -65,6 +112,7 @@ pub(crate) fn parse_token(
     response: &HttpResponse,
     now: SystemTime,
     default_lifetime: Duration,
+    requested_scope: Option<&str>,
 ) -> Result<TokenData, Error> {
     let status = response.status();
     if !response.is_success() {
@@ -87,24 +135,60 @@ pub(crate) fn parse_token(
         secret: token.access_token,
         header,
         expires_at,
+        token_type: token.token_type,
+        scope: token.scope,
+        requested_scope: requested_scope.map(str::to_owned),
     })
 }
 
-/// An RFC 6749 §5.2 error when the body is one, else the status and an excerpt.
+/// An RFC 6749 §5.2 error when the body is one, else the status and an excerpt. Other members
+/// of the body are kept as text (values of members whose name suggests a secret replaced by
+/// `[redacted]`), and so is the `WWW-Authenticate` header.
 pub(crate) fn parse_error(response: &HttpResponse) -> Error {
-    let cut = |s: String| s.chars().take(EXCERPT_CHARS).collect::<String>();
+    let cut = |s: &str| {
+        s.chars()
+            .take(EXCERPT_CHARS)
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect::<String>()
+    };
+    let www_authenticate = response.header("www-authenticate").map(cut);
     match serde_json::from_slice::<WireError>(response.body()) {
         Ok(wire) => Error::OAuth {
             status: response.status(),
-            error: cut(wire.error),
-            description: wire.error_description.map(cut),
-            uri: wire.error_uri.map(cut),
+            error: cut(&wire.error),
+            description: wire.error_description.as_deref().map(cut),
+            uri: wire.error_uri.as_deref().map(cut),
+            members: wire
+                .other
+                .iter()
+                .take(MAX_MEMBERS)
+                .map(|(name, value)| {
+                    let shown = if looks_secret(name) {
+                        "[redacted]".to_owned()
+                    } else {
+                        match value {
+                            serde_json::Value::String(s) => cut(s),
+                            other => cut(&other.to_string()),
+                        }
+                    };
+                    (cut(name), shown)
+                })
+                .collect(),
+            www_authenticate,
         },
         Err(_) => Error::UnexpectedStatus {
             status: response.status(),
             excerpt: response.excerpt(),
+            www_authenticate,
         },
     }
+}
+
+fn looks_secret(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    ["secret", "token", "password", "assertion", "key", "code"]
+        .iter()
+        .any(|word| name.contains(word))
 }
 
 #[cfg(test)]
@@ -119,6 +203,7 @@ mod tests {
             &HttpResponse::from_parts(status, vec![], body.into()),
             NOW,
             DEFAULT,
+            Some("read write"),
         )
     }
 
@@ -130,6 +215,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(data.header.expose_secret(), "Bearer abc");
+        assert_eq!(data.scope, None);
+        let scoped = parse(200, r#"{"access_token":"abc","scope":"read write"}"#).unwrap();
+        assert_eq!(scoped.scope.as_deref(), Some("read write"));
         assert_eq!(
             data.expires_at.duration_since(NOW).unwrap(),
             Duration::from_secs(120)
@@ -176,12 +264,35 @@ mod tests {
             vec![],
             br#"{"access_token":"SECRET-TOKEN","expires_in":31536000}"#.to_vec(),
         );
-        let err = parse_token(&response, end, DEFAULT).err().unwrap();
+        let err = parse_token(&response, end, DEFAULT, None).err().unwrap();
         assert!(
             matches!(&err, Error::InvalidTokenResponse { status: 200, .. }),
             "{err:?}"
         );
         assert!(!format!("{err} {err:?}").contains("SECRET"));
+    }
+
+    #[test]
+    fn granted_scope_token_type_and_what_was_not_granted() {
+        let token = AccessToken {
+            inner: Arc::new(
+                parse(
+                    200,
+                    r#"{"access_token":"a","token_type":"bearer","scope":"read"}"#,
+                )
+                .unwrap(),
+            ),
+        };
+        assert_eq!(token.token_type(), Some("bearer"));
+        assert_eq!(token.scope(), Some("read"));
+        assert_eq!(token.granted_scope(), Some("read"));
+        assert_eq!(token.missing_scopes(), ["write"]);
+        let all = AccessToken {
+            inner: Arc::new(parse(200, r#"{"access_token":"a"}"#).unwrap()),
+        };
+        assert_eq!(all.scope(), None);
+        assert_eq!(all.granted_scope(), Some("read write"));
+        assert!(all.missing_scopes().is_empty());
     }
 
     #[test]
@@ -209,14 +320,35 @@ mod tests {
                 status: 401,
                 error: "invalid_client".into(),
                 description: Some("bad secret".into()),
-                uri: None
+                uri: None,
+                members: Box::new([]),
+                www_authenticate: None,
             }
         );
+        let response = HttpResponse::from_parts(
+            401,
+            vec![("WWW-Authenticate".into(), "Basic realm=\"x\"".into())],
+            br#"{"error":"invalid_client","trace_id":"t-1","n":3,"client_secret":"SECRET"}"#
+                .to_vec(),
+        );
+        match parse_error(&response) {
+            Error::OAuth {
+                members,
+                www_authenticate,
+                ..
+            } => {
+                assert_eq!(www_authenticate.as_deref(), Some("Basic realm=\"x\""));
+                assert!(members.contains(&("trace_id".into(), "t-1".into())));
+                assert!(members.contains(&("n".into(), "3".into())));
+                assert!(members.contains(&("client_secret".into(), "[redacted]".into())));
+            }
+            other => panic!("{other:?}"),
+        }
         let err = parse(502, "<html><h1>502 Bad Gateway</h1></html>")
             .err()
             .unwrap();
         assert!(
-            matches!(&err, Error::UnexpectedStatus { status: 502, excerpt } if excerpt.contains("502 Bad Gateway"))
+            matches!(&err, Error::UnexpectedStatus { status: 502, excerpt, .. } if excerpt.contains("502 Bad Gateway"))
         );
         assert!(err.is_retryable());
     }

@@ -284,11 +284,11 @@ impl HttpRequest {
 
 impl fmt::Debug for HttpRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let path = self.url.split(['?', '#']).next().unwrap_or_default();
+        let url = crate::redact_url(&self.url);
         let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
         f.debug_struct("HttpRequest")
             .field("method", &self.method)
-            .field("url", &path)
+            .field("url", &url)
             .field("headers", &names)
             .field("body_len", &self.body.len())
             .finish()

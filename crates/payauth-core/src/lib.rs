@@ -3,6 +3,7 @@
 mod cell;
 mod clock;
 mod http;
+mod report;
 mod retry;
 mod token;
 
@@ -14,7 +15,8 @@ pub use http::{
     DEFAULT_BODY_LIMIT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, EXCERPT_CHARS, Http, HttpConfig,
     HttpRequest, HttpResponse, Method, TransportError, TransportKind, excerpt, require_secure_url,
 };
+pub use report::{ErrorChain, redact_url};
 pub use retry::{
     Idempotency, RetryPolicy, Verdict, parse_retry_after, status_verdict, transport_verdict,
 };
-pub use token::{TokenResponse, parse_token_response};
+pub use token::{TokenResponse, TokenTypeRule, parse_token_response, parse_token_response_with};

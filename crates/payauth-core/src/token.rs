@@ -14,6 +14,24 @@ pub struct TokenResponse {
     pub access_token: SecretString,
     /// `expires_in`, or the caller's default when the server sent none.
     pub lifetime: Duration,
+    /// `token_type` as the server wrote it (cut to 200 characters), if it sent one.
+    pub token_type: Option<String>,
+    /// `scope`: what the server granted, when it says (RFC 6749 §5.1 lets it omit the scope when
+    /// it is the one requested, and requires it when it granted less). Cut to 1024 characters;
+    /// not a secret.
+    pub scope: Option<String>,
+}
+
+/// Which `token_type` values a caller accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenTypeRule {
+    /// `Bearer` in any case, or none. For a generic OAuth server, where a `DPoP` or `mac` token
+    /// must not be sent as a Bearer token.
+    Bearer,
+    /// Anything or nothing: for an issuer that documents Bearer tokens only and whose own SDKs
+    /// never read the field (Payroc's identity service).
+    Any,
 }
 
 impl fmt::Debug for TokenResponse {
@@ -21,6 +39,8 @@ impl fmt::Debug for TokenResponse {
         f.debug_struct("TokenResponse")
             .field("access_token", &"[redacted]")
             .field("lifetime", &self.lifetime)
+            .field("token_type", &self.token_type)
+            .field("scope", &self.scope)
             .finish()
     }
 }
@@ -28,13 +48,16 @@ impl fmt::Debug for TokenResponse {
 #[derive(Deserialize)]
 struct Wire {
     access_token: Option<String>,
-    token_type: Option<String>,
+    token_type: Option<Value>,
     #[serde(default)]
     expires_in: Value,
+    #[serde(default)]
+    scope: Value,
 }
 
 /// Reads a token response body: `expires_in` as a number or a string of digits, missing →
 /// `default_lifetime`; `token_type` in any case, missing → Bearer; unknown members ignored.
+/// The same as [`parse_token_response_with`] and [`TokenTypeRule::Bearer`].
 ///
 /// # Errors
 /// Why the body is not a usable Bearer token. The reason never quotes the body, which may hold
@@ -42,6 +65,18 @@ struct Wire {
 pub fn parse_token_response(
     body: &[u8],
     default_lifetime: Duration,
+) -> Result<TokenResponse, &'static str> {
+    parse_token_response_with(body, default_lifetime, TokenTypeRule::Bearer)
+}
+
+/// [`parse_token_response`] with a choice of the `token_type` values accepted.
+///
+/// # Errors
+/// As for [`parse_token_response`].
+pub fn parse_token_response_with(
+    body: &[u8],
+    default_lifetime: Duration,
+    rule: TokenTypeRule,
 ) -> Result<TokenResponse, &'static str> {
     let wire: Wire = serde_json::from_slice(body).map_err(|_| "the body is not a JSON object")?;
     let token = wire
@@ -51,9 +86,16 @@ pub fn parse_token_response(
     if !token.bytes().all(|b| b.is_ascii_graphic()) {
         return Err("access_token contains spaces or non-printable characters");
     }
-    if wire
-        .token_type
-        .is_some_and(|kind| !kind.eq_ignore_ascii_case("bearer"))
+    let token_type = match wire.token_type {
+        None | Some(Value::Null) => None,
+        Some(Value::String(kind)) => Some(bounded(&kind, 200)),
+        Some(_) if rule == TokenTypeRule::Any => None,
+        Some(_) => return Err("token_type is not a string"),
+    };
+    if rule == TokenTypeRule::Bearer
+        && token_type
+            .as_deref()
+            .is_some_and(|kind| !kind.eq_ignore_ascii_case("bearer"))
     {
         return Err("token_type is not Bearer");
     }
@@ -73,10 +115,25 @@ pub fn parse_token_response(
     if lifetime.is_zero() {
         return Err("expires_in is 0: the token is already expired");
     }
+    // Lenient: a scope that is not a string (some servers send a list) is not a reason to
+    // refuse a usable token; it is reported as not stated. Bounded, since it is printed.
+    let scope = match wire.scope {
+        Value::String(scope) => Some(scope.chars().take(1024).collect()),
+        _ => None,
+    };
     Ok(TokenResponse {
         access_token: SecretString::from(token),
         lifetime,
+        token_type,
+        scope,
     })
+}
+
+fn bounded(text: &str, max_chars: usize) -> String {
+    text.chars()
+        .take(max_chars)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 #[cfg(test)]
@@ -112,7 +169,38 @@ mod tests {
         );
         let token = parse_token_response(br#"{"access_token":"abc"}"#, DEFAULT).unwrap();
         assert_eq!(token.access_token.expose_secret(), "abc");
+        assert_eq!(token.scope, None);
+        let scoped = |body: &str| {
+            parse_token_response(body.as_bytes(), DEFAULT)
+                .unwrap()
+                .scope
+        };
+        assert_eq!(
+            scoped(r#"{"access_token":"t","scope":"payments:read refunds"}"#).as_deref(),
+            Some("payments:read refunds")
+        );
+        assert_eq!(scoped(r#"{"access_token":"t","scope":["a","b"]}"#), None);
         assert!(!format!("{token:?}").contains("abc"));
+    }
+
+    #[test]
+    fn token_type_and_scope_are_kept_and_the_rule_decides() {
+        let body = br#"{"access_token":"t","token_type":"DPoP","scope":"read write"}"#;
+        assert_eq!(
+            parse_token_response(body, DEFAULT).unwrap_err(),
+            "token_type is not Bearer"
+        );
+        let any = parse_token_response_with(body, DEFAULT, TokenTypeRule::Any).unwrap();
+        assert_eq!(any.token_type.as_deref(), Some("DPoP"));
+        assert_eq!(any.scope.as_deref(), Some("read write"));
+        let bearer =
+            parse_token_response(br#"{"access_token":"t","token_type":"bearer"}"#, DEFAULT)
+                .unwrap();
+        assert_eq!(bearer.token_type.as_deref(), Some("bearer"));
+        assert_eq!(bearer.scope, None);
+        let odd = br#"{"access_token":"t","token_type":7}"#;
+        assert!(parse_token_response(odd, DEFAULT).is_err());
+        assert!(parse_token_response_with(odd, DEFAULT, TokenTypeRule::Any).is_ok());
     }
 
     #[test]

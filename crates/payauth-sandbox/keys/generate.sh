@@ -9,3 +9,8 @@ openssl req -x509 -newkey rsa:4096 -nodes -sha256 -days 36500 \
   -subj "/CN=payauth-sandbox easypay card key/O=payauth sandbox (test only)"
 openssl x509 -in easypay-card-cert.pem -outform DER -out easypay-card-cert.der
 rm easypay-card-cert.pem
+
+# The private_key_jwt test client (RFC 7523): a PKCS#8 RSA-2048 key and its public key. The
+# sandbox verifies RS256 client assertions with the public key; tests sign with the private key.
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out jwt-client-key.pem
+openssl pkey -in jwt-client-key.pem -pubout -out jwt-client-public.pem

@@ -10,8 +10,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use hmac::{Hmac, Mac as _};
-use rsa::rand_core::{OsRng, RngCore as _};
+use hmac::{Hmac, KeyInit as _, Mac as _};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
@@ -248,13 +247,13 @@ impl EasyPayEmulator {
             ));
         }
         let account = &self.accounts[session.account];
-        if let Some(secret) = &account.pci_secret {
-            if !secured_header_valid(header, secret, account.user_id, shared.clock.now()) {
-                return wrap(failure(
-                    5040,
-                    "ERROR:5040:HIGH:Invalid secured SessKey header",
-                ));
-            }
+        if let Some(secret) = &account.pci_secret
+            && !secured_header_valid(header, secret, account.user_id, shared.clock.now())
+        {
+            return wrap(failure(
+                5040,
+                "ERROR:5040:HIGH:Invalid secured SessKey header",
+            ));
         }
         drop(state);
         wrap(operation(self))
@@ -326,7 +325,7 @@ fn ip_identity(peer: &str, generation: u32) -> String {
 
 fn session_key() -> String {
     let mut bytes = [0u8; 21];
-    OsRng.fill_bytes(&mut bytes);
+    crate::random::fill(&mut bytes);
     bytes.iter().map(|b| format!("{b:02X}")).collect()
 }
 
@@ -361,7 +360,7 @@ fn secured_header_valid(header: &str, secret: &str, user_id: i64, now: SystemTim
 }
 
 fn hex_decode(text: &str) -> Result<Vec<u8>, ()> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return Err(());
     }
     (0..text.len())
@@ -389,5 +388,5 @@ fn luhn(digits: &[u8]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }

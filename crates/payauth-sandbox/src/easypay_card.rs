@@ -5,8 +5,8 @@ use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use rsa::PrivateKey as RsaPrivateKey;
 use rsa::pkcs8::DecodePrivateKey as _;
-use rsa::{Oaep, RsaPrivateKey};
 use sha1::{Digest as _, Sha1};
 use zeroize::Zeroizing;
 
@@ -91,7 +91,7 @@ impl CardKey {
             .map_err(|_| CardKeyError::NotBase64)?;
         let plaintext = Zeroizing::new(
             self.private
-                .decrypt(Oaep::new::<Sha1>(), &ciphertext)
+                .oaep_decrypt::<Sha1>(&ciphertext)
                 .map_err(|_| CardKeyError::DecryptionFailed)?,
         );
         let is_pan =

@@ -58,6 +58,14 @@ impl FaultScript {
         let mut queued = self.queued.lock().unwrap_or_else(PoisonError::into_inner);
         queued.get_mut(&normalise(path))?.pop_front()
     }
+
+    /// Drops every queued fault.
+    pub(crate) fn clear(&self) {
+        self.queued
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
 }
 
 /// `/api/purchase_link/` and `/api/purchase_link` are one route.

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod control_api;
 mod easypay;
 mod easypay_card;
 mod faults;
@@ -7,17 +8,21 @@ mod http;
 mod numcheck;
 mod oauth;
 mod payroc;
+mod random;
 mod server;
+mod service;
 mod state;
 mod tls;
 
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use payauth_core::{SharedClock, SystemClock};
 
+pub use control_api::{CONTROL_PREFIX, RequestRecord};
 pub use easypay::{
     DEFAULT_EASYPAY_ACCOUNT, EasyPayEmulator, LOCKOUT_AFTER, PCI_EASYPAY_ACCOUNT,
     PCI_EASYPAY_SIGNER,
@@ -27,11 +32,14 @@ pub use faults::Fault;
 pub use numcheck::{DEFAULT_NUMCHECK_SECRET, NumCheckEmulator};
 pub use oauth::{
     BasicEncoding, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_DASHBOARD_USER,
-    DEFAULT_SIGNING_SECRET, ExpiresIn, OAuthClient, OAuthEmulator,
+    DEFAULT_SIGNING_SECRET, Discovery, ExpiresIn, JWT_CLIENT_PRIVATE_KEY_PEM,
+    JWT_CLIENT_PUBLIC_KEY_PEM, OAuthClient, OAuthEmulator,
 };
 pub use payroc::{DEFAULT_PAYROC_API_KEY, PayrocEmulator, SessionAttempt};
+pub use service::run_service;
 pub use state::Counters;
 
+use control_api::{ControlClock, RequestLog};
 use server::Server;
 use state::{CounterCells, Shared};
 
@@ -49,6 +57,21 @@ pub struct SandboxBuilder {
     clock: SharedClock,
     tls: bool,
     port: u16,
+    request_log: Option<RequestLog>,
+}
+
+/// Where [`Sandbox::write_certificates`] put the public test certificates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CertificateFiles {
+    /// The TLS test CA, PEM (`payauth-sandbox-ca.pem`): what clients trust for `--tls`.
+    pub ca_pem: PathBuf,
+    /// The TLS test CA, DER (`payauth-sandbox-ca.der`).
+    pub ca_der: PathBuf,
+    /// EasyPay's card-encryption certificate for the sandbox, PEM (`easypay-card-cert.pem`).
+    pub card_pem: PathBuf,
+    /// EasyPay's card-encryption certificate for the sandbox, DER (`easypay-card-cert.der`).
+    pub card_der: PathBuf,
 }
 
 impl Sandbox {
@@ -66,6 +89,7 @@ impl Sandbox {
             clock: SystemClock::shared(),
             tls: false,
             port: 0,
+            request_log: None,
         }
     }
 
@@ -85,6 +109,67 @@ impl Sandbox {
     /// the public roots in TLS tests.
     pub fn ca_certificate_der() -> &'static [u8] {
         tls::CA_DER
+    }
+
+    /// Writes the public test certificates into `dir` (created if missing): the TLS test CA and
+    /// EasyPay's card-encryption certificate, each as PEM and DER. No private key is written.
+    ///
+    /// # Errors
+    /// When `dir` cannot be created or a file cannot be written.
+    pub fn write_certificates(dir: &Path) -> io::Result<CertificateFiles> {
+        std::fs::create_dir_all(dir)?;
+        let card = CardKey::bundled().map_err(io::Error::other)?;
+        let files = CertificateFiles {
+            ca_pem: dir.join("payauth-sandbox-ca.pem"),
+            ca_der: dir.join("payauth-sandbox-ca.der"),
+            card_pem: dir.join("easypay-card-cert.pem"),
+            card_der: dir.join("easypay-card-cert.der"),
+        };
+        std::fs::write(&files.ca_der, tls::CA_DER)?;
+        std::fs::write(&files.ca_pem, certificate_pem(tls::CA_DER))?;
+        std::fs::write(&files.card_der, card.certificate_der())?;
+        std::fs::write(&files.card_pem, certificate_pem(card.certificate_der()))?;
+        Ok(files)
+    }
+
+    /// Every test credential and endpoint of this sandbox, one per line, for a person to read
+    /// (all of it is public test material).
+    pub fn credentials_summary(&self) -> String {
+        let url = self.url();
+        let (ep_code, ep_token) = DEFAULT_EASYPAY_ACCOUNT;
+        let (pci_code, pci_token) = PCI_EASYPAY_ACCOUNT;
+        let (pci_secret, pci_user) = PCI_EASYPAY_SIGNER;
+        let (dash_user, dash_password) = DEFAULT_DASHBOARD_USER;
+        let thumbprint = CardKey::bundled()
+            .map(|k| k.thumbprint().to_owned())
+            .unwrap_or_default();
+        [
+            "client credentials (Pledg, RFC 6749)".to_owned(),
+            format!("  token URL        POST {url}/api/token"),
+            format!("  client id        {DEFAULT_CLIENT_ID}"),
+            format!("  client secret    {DEFAULT_CLIENT_SECRET}"),
+            format!("  bearer resource  GET  {url}/api/resource"),
+            format!("  dashboard Basic  GET  {url}/api/dashboard  {dash_user} / {dash_password}"),
+            format!("  signed link      POST {url}/api/purchase_link/?signature=<HS256 JWT>  secret {DEFAULT_SIGNING_SECRET}"),
+            "EasyPay REST".to_owned(),
+            format!("  base path        {url}/APIcardProcREST/v1.0.0/"),
+            format!("  account code     {ep_code}"),
+            format!("  token            {ep_token}"),
+            format!("  PCI account      {pci_code}  token {pci_token}"),
+            format!("  PCI HMAC secret  {pci_secret}  user id {pci_user}"),
+            format!("  card certificate thumbprint {thumbprint}"),
+            format!("  lockout          {LOCKOUT_AFTER} failed authentications lock the IP; POST {url}{CONTROL_PREFIX}/easypay/unlock"),
+            "NumCheck".to_owned(),
+            format!("  base URL         {url}  (POST /ru/init-call?phone=..., /ru/get-call-info?callId=...)"),
+            format!("  X-AUTH-Token     {DEFAULT_NUMCHECK_SECRET}"),
+            "Payroc Hosted Fields".to_owned(),
+            format!("  identity URL     POST {url}/authorize"),
+            format!("  API base         {url}/v1"),
+            format!("  x-api-key        {DEFAULT_PAYROC_API_KEY}"),
+            "  terminal id      any of 4 to 50 characters, such as 1234001".to_owned(),
+            format!("control API        {url}{CONTROL_PREFIX}/  (clock, faults, counters, unlock, reset)"),
+        ]
+        .join("\n")
     }
 
     /// The clock the emulators read (token and session expiry).
@@ -158,13 +243,24 @@ impl SandboxBuilder {
         self
     }
 
+    /// Calls `log` once per request, after the answer is decided (or the connection dropped),
+    /// with a [`RequestRecord`]: method, path, status, emulator, fault. Records hold no headers,
+    /// query or body, so no credential reaches the log.
+    pub fn request_log(mut self, log: impl Fn(&RequestRecord) + Send + Sync + 'static) -> Self {
+        self.request_log = Some(Arc::new(log));
+        self
+    }
+
     /// Starts the server.
     ///
     /// # Errors
     /// When the port cannot be bound or the bundled TLS material does not load.
     pub fn start(self) -> io::Result<Sandbox> {
+        let control_clock = Arc::new(ControlClock::new(self.clock));
         let shared = Arc::new(Shared {
-            clock: self.clock,
+            clock: control_clock.clone(),
+            control_clock,
+            request_log: self.request_log,
             counters: CounterCells::default(),
             faults: faults::FaultScript::default(),
             oauth: OAuthEmulator::default(),
@@ -178,10 +274,27 @@ impl SandboxBuilder {
             None
         };
         let server = Server::start(Arc::clone(&shared), tls_config, self.port)?;
+        let scheme = if self.tls { "https" } else { "http" };
+        shared
+            .oauth
+            .set_base_url(format!("{scheme}://{}", server.addr()));
         Ok(Sandbox {
             shared,
             tls: self.tls,
             server,
         })
     }
+}
+
+/// PEM text of a DER certificate.
+fn certificate_pem(der: &[u8]) -> String {
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
+    for line in encoded.as_bytes().chunks(64) {
+        pem.push_str(&String::from_utf8_lossy(line));
+        pem.push('\n');
+    }
+    pem.push_str("-----END CERTIFICATE-----\n");
+    pem
 }

@@ -189,14 +189,14 @@ impl NumCheckEmulator {
                 "phone must be 8 to 15 digits, country code first",
             );
         }
-        if let Some(description) = request.query_param("description") {
-            if description.chars().count() > 64 {
-                return failure(
-                    400,
-                    ERROR_INVALID_DESCRIPTION,
-                    "description must be at most 64 characters",
-                );
-            }
+        if let Some(description) = request.query_param("description")
+            && description.chars().count() > 64
+        {
+            return failure(
+                400,
+                ERROR_INVALID_DESCRIPTION,
+                "description must be at most 64 characters",
+            );
         }
         let mut calls = self.calls();
         let caller = match settings.next_caller.take() {

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rsa::rand_core::{OsRng, RngCore as _};
 use serde_json::{Value, json};
 
 use crate::http::{Request, Response};
@@ -49,6 +48,12 @@ struct Settings {
     /// The `libVersion`s accepted; empty accepts any well-formed one.
     lib_versions: Vec<String>,
     next_session: u64,
+    /// `token_type` in `/authorize` answers.
+    token_type: String,
+    /// Leave `expiresAt` out of created sessions.
+    omit_expires_at: bool,
+    /// The status of a created session: 201 as documented, 200 as some SDK fixtures answer.
+    created_status: u16,
 }
 
 /// An answer to a session request, as first given for its idempotency key.
@@ -71,6 +76,9 @@ impl Default for PayrocEmulator {
                 offset_minutes: 0,
                 lib_versions: Vec::new(),
                 next_session: 1,
+                token_type: "Bearer".to_owned(),
+                omit_expires_at: false,
+                created_status: 201,
             }),
             tokens: Mutex::new(HashMap::new()),
             answers: Mutex::new(HashMap::new()),
@@ -101,6 +109,32 @@ impl PayrocEmulator {
     /// well-formed version.
     pub fn set_lib_versions(&self, versions: &[&str]) {
         self.settings().lib_versions = versions.iter().map(|v| (*v).to_owned()).collect();
+    }
+
+    /// Sets the `token_type` of `/authorize` answers (default `Bearer`).
+    pub fn set_token_type(&self, token_type: &str) {
+        self.settings().token_type = token_type.to_owned();
+    }
+
+    /// Leaves `expiresAt` out of created sessions (it is optional in every SDK model).
+    pub fn set_omit_expires_at(&self, omit: bool) {
+        self.settings().omit_expires_at = omit;
+    }
+
+    /// Answers a created session with this status: 201 (the default, as documented) or 200.
+    pub fn set_created_status(&self, status: u16) {
+        self.settings().created_status = status;
+    }
+
+    /// Answers as the official SDKs' wire fixtures do: `"token_type": "token_type"` from
+    /// `/authorize` (`wiremock/wiremock-mappings.json`, `tests/wire/mockAuth.ts`), and created
+    /// sessions with HTTP 200 and no `expiresAt` (`src/Payroc.Test/Unit/MockServer/HostedFields/
+    /// CreateTest.cs` in the .NET SDK).
+    pub fn use_sdk_fixture_shapes(&self) {
+        let mut settings = self.settings();
+        settings.token_type = "token_type".to_owned();
+        settings.omit_expires_at = true;
+        settings.created_status = 200;
     }
 
     /// The session requests answered so far, oldest first.
@@ -167,7 +201,7 @@ impl PayrocEmulator {
     }
 
     fn authorize(&self, request: &Request, shared: &Shared) -> Response {
-        let lifetime = {
+        let (lifetime, token_type) = {
             let settings = self.settings();
             let known = request
                 .header("x-api-key")
@@ -182,7 +216,7 @@ impl PayrocEmulator {
                     AUTHORIZE,
                 );
             }
-            settings.token_lifetime
+            (settings.token_lifetime, settings.token_type.clone())
         };
         let token = random_hex(32);
         self.lock_tokens()
@@ -194,7 +228,7 @@ impl PayrocEmulator {
                 "access_token": token,
                 "expires_in": lifetime.as_secs(),
                 "scope": "hosted-fields payments",
-                "token_type": "Bearer",
+                "token_type": token_type,
             }),
         )
         .header("Cache-Control", "no-store")
@@ -231,11 +265,11 @@ impl PayrocEmulator {
                 path,
             );
         };
-        if !is_uuid_v4(key) {
+        if !is_uuid(key) {
             let errors = [(
                 "Idempotency-Key",
                 "Invalid format",
-                "The key must be a UUID v4",
+                "The key must be a UUID",
             )];
             return Response::raw(400, PROBLEM, bad_request(path, &errors).to_string());
         }
@@ -374,21 +408,29 @@ impl PayrocEmulator {
             };
         }
 
-        let (lifetime, offset, number) = {
+        let (lifetime, offset, number, omit_expires_at, status) = {
             let mut settings = self.settings();
             let number = settings.next_session;
             settings.next_session += 1;
-            (settings.session_lifetime, settings.offset_minutes, number)
+            (
+                settings.session_lifetime,
+                settings.offset_minutes,
+                number,
+                settings.omit_expires_at,
+                settings.created_status,
+            )
         };
         shared.counters.session_created();
-        let body = json!({
+        let mut body = json!({
             "processingTerminalId": terminal,
             "token": random_hex(16),
-            "expiresAt": iso8601(now + lifetime, offset),
         });
+        if !omit_expires_at {
+            body["expiresAt"] = json!(iso8601(now + lifetime, offset));
+        }
         Stored {
             fingerprint: String::new(),
-            status: 201,
+            status,
             content_type: "application/json",
             location: Some(format!("{path}/{number}")),
             body: body.to_string().into_bytes(),
@@ -411,8 +453,10 @@ impl Stored {
         }
     }
 
+    /// The stored answer, with a new `X-Request-Id` (each request has its own id).
     fn replay(&self) -> Response {
-        let response = Response::raw(self.status, self.content_type, self.body.clone());
+        let response = Response::raw(self.status, self.content_type, self.body.clone())
+            .header("X-Request-Id", random_hex(8));
         match &self.location {
             Some(location) => response.header("Location", location.as_str()),
             None => response,
@@ -464,20 +508,19 @@ fn method_not_allowed(path: &str) -> Response {
 
 fn random_hex(bytes: usize) -> String {
     let mut raw = vec![0u8; bytes];
-    OsRng.fill_bytes(&mut raw);
+    crate::random::fill(&mut raw);
     raw.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// `8-4-4-4-12` hex digits with version 4 and the RFC 9562 variant, as Payroc requires.
-fn is_uuid_v4(key: &str) -> bool {
+/// `8-4-4-4-12` hex digits. Payroc asks for a v4; what it does with another version is not
+/// documented, so the emulator takes any UUID and refuses only what is not one.
+fn is_uuid(key: &str) -> bool {
     let bytes = key.as_bytes();
     bytes.len() == 36
         && bytes.iter().enumerate().all(|(i, &b)| match i {
             8 | 13 | 18 | 23 => b == b'-',
             _ => b.is_ascii_hexdigit(),
         })
-        && bytes[14] == b'4'
-        && matches!(bytes[19], b'8' | b'9' | b'a' | b'b' | b'A' | b'B')
 }
 
 /// Four dot-separated groups of digits, like `1.7.0.261457`.
@@ -554,11 +597,11 @@ mod tests {
 
     #[test]
     fn idempotency_keys_and_versions() {
-        assert!(is_uuid_v4("3b241101-e2bb-4255-8caf-4136c566a962"));
-        assert!(is_uuid_v4("3B241101-E2BB-4255-8CAF-4136C566A962"));
-        assert!(!is_uuid_v4("3b241101-e2bb-1255-8caf-4136c566a962"));
-        assert!(!is_uuid_v4("3b241101-e2bb-4255-7caf-4136c566a962"));
-        assert!(!is_uuid_v4("3b241101e2bb42558caf4136c566a962"));
+        assert!(is_uuid("3b241101-e2bb-4255-8caf-4136c566a962"));
+        assert!(is_uuid("3B241101-E2BB-4255-8CAF-4136C566A962"));
+        assert!(is_uuid("3b241101-e2bb-1255-8caf-4136c566a962"));
+        assert!(!is_uuid("idempotencyKey"));
+        assert!(!is_uuid("3b241101e2bb42558caf4136c566a962"));
         assert!(is_lib_version("1.7.0.261457"));
         assert!(!is_lib_version("1.7"));
         assert!(!is_lib_version("1.7.0.x"));

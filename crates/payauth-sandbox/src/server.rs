@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crate::control_api::{self, Logged};
 use crate::faults::Fault;
 use crate::http::{Request, Response, reason};
 use crate::state::Shared;
@@ -104,12 +105,23 @@ fn serve(
         let Some(request) = read_request(&mut stream, &mut buffer, stop, peer)? else {
             return Ok(());
         };
-        shared.counters.request();
-        shared.arrived(&request);
         let close = request
             .header("connection")
             .is_some_and(|v| v.eq_ignore_ascii_case("close"));
-        let response = match shared.faults.take(&request.path) {
+        if control_api::is_control_path(&request.path) {
+            let response = control_api::handle(&request, shared);
+            Logged::new(shared, &request, None).status(response.status);
+            write_response(&mut stream, &response, close)?;
+            if close {
+                return Ok(());
+            }
+            continue;
+        }
+        shared.counters.request();
+        shared.arrived(&request);
+        let fault = shared.faults.take(&request.path);
+        let mut logged = Logged::new(shared, &request, fault.as_ref());
+        let response = match fault {
             None => shared.route(&request),
             Some(Fault::Reset) => return reset(&control),
             Some(Fault::Delay(wait)) => {
@@ -138,6 +150,8 @@ fn serve(
                 response
             }
         };
+        logged.status(response.status);
+        drop(logged);
         write_response(&mut stream, &response, close)?;
         if close {
             return Ok(());

@@ -1,10 +1,12 @@
 //! What every connection thread shares: the clock, the counters, the fault script and the
 //! emulators, and the routing between them.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use payauth_core::SharedClock;
 
+use crate::control_api::{ControlClock, RequestLog};
 use crate::easypay::EasyPayEmulator;
 use crate::faults::FaultScript;
 use crate::http::{Request, Response};
@@ -20,6 +22,9 @@ pub(crate) struct Shared {
     pub(crate) easypay: EasyPayEmulator,
     pub(crate) numcheck: NumCheckEmulator,
     pub(crate) payroc: PayrocEmulator,
+    /// The same clock as `clock`, with the offset the control API moves.
+    pub(crate) control_clock: Arc<ControlClock>,
+    pub(crate) request_log: Option<RequestLog>,
 }
 
 impl Shared {
@@ -103,6 +108,21 @@ impl CounterCells {
     }
     pub(crate) fn call_placed(&self) {
         self.calls_placed.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Every counter back to zero (the control API's reset).
+    pub(crate) fn reset(&self) {
+        for cell in [
+            &self.connections_accepted,
+            &self.requests,
+            &self.token_requests,
+            &self.auth_successes,
+            &self.auth_failures,
+            &self.sessions_created,
+            &self.calls_placed,
+        ] {
+            cell.store(0, Ordering::SeqCst);
+        }
     }
 
     pub(crate) fn snapshot(&self) -> Counters {

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use payauth_core::{
     CredentialCell, Expiring, Http, HttpConfig, HttpRequest, HttpResponse, Idempotency,
-    RetryPolicy, SharedClock, SystemClock, TransportError, require_secure_url, status_verdict,
-    transport_verdict,
+    RetryPolicy, SharedClock, SystemClock, TransportError, redact_url, require_secure_url,
+    status_verdict, transport_verdict,
 };
 
 use crate::error::{Error, Result};
@@ -153,7 +153,7 @@ impl Client {
             },
         );
         match outcome {
-            Ok(response) => parse_session(&response, &request.terminal, key),
+            Ok(response) => parse_session(&response, &request.terminal, key, inner.clock.now()),
             Err(failure) => Err(failure.into_error()),
         }
     }
@@ -233,15 +233,16 @@ impl Inner {
 
     fn session_request(&self, request: &SessionRequest, key: IdempotencyKey) -> HttpRequest {
         let lib_version = request.lib_version.as_ref().unwrap_or(&self.lib_version);
-        // Written directly: `libVersion` is digits and dots and `scenario` a fixed word, so only
-        // the secure token id needs JSON escaping.
+        // Written directly, each value JSON-escaped: the order of members stays fixed.
+        let text = |value: &str| serde_json::Value::from(value).to_string();
         let mut body = format!(
-            r#"{{"libVersion":"{lib_version}","scenario":"{}""#,
-            request.scenario.as_str()
+            r#"{{"libVersion":{},"scenario":{}"#,
+            text(lib_version.as_str()),
+            text(request.scenario.as_str())
         );
         if let Some(id) = &request.secure_token_id {
             body.push_str(r#","secureTokenId":"#);
-            body.push_str(&serde_json::Value::from(id.as_str()).to_string());
+            body.push_str(&text(id.as_str()));
         }
         body.push('}');
         let url = format!(
@@ -284,8 +285,8 @@ impl From<TransportError> for Failure {
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("identity_url", &self.inner.identity_url)
-            .field("api_base", &self.inner.api_base)
+            .field("identity_url", &redact_url(&self.inner.identity_url))
+            .field("api_base", &redact_url(&self.inner.api_base))
             .field("lib_version", &self.inner.lib_version)
             .field("api_key", &self.inner.api_key)
             .field("cache", &self.inner.cell)
@@ -426,8 +427,11 @@ impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
             .field("environment", &self.environment)
-            .field("identity_url", &self.identity_url)
-            .field("api_base", &self.api_base)
+            .field(
+                "identity_url",
+                &self.identity_url.as_deref().map(redact_url),
+            )
+            .field("api_base", &self.api_base.as_deref().map(redact_url))
             .field("lib_version", &self.lib_version)
             .field("api_key", &self.api_key)
             .finish_non_exhaustive()

@@ -1,5 +1,6 @@
 use payauth_core::{TransportError, TransportKind};
 
+use crate::headers::ResponseHeaders;
 use crate::problem::Problem;
 
 /// The result type of this crate.
@@ -29,12 +30,22 @@ pub enum Error {
     /// help for connection failures and timeouts; [`TransportError::kind`] tells which, and
     /// [`TransportError::may_have_reached_server`] whether the server may have acted.
     #[error("transport: {0}")]
-    Transport(#[from] TransportError),
+    Transport(TransportError),
 
     /// Payroc answered with RFC 7807 problem details. Branch on [`Problem::kind`] and
     /// [`Problem::status`], never on the text. Retryable for 408, 429 and 5xx.
     #[error("{0}")]
     Problem(Box<Problem>),
+
+    /// HTTP 403 with a body that is not problem details: not allowed to act on this terminal
+    /// or resource. Not retryable.
+    #[error("forbidden (HTTP 403): {excerpt}")]
+    Forbidden {
+        /// The body's first characters, control characters blanked.
+        excerpt: String,
+        /// The `location` and request-id headers.
+        headers: ResponseHeaders,
+    },
 
     /// An error status with a body that is not problem details (an HTML page from a proxy, say):
     /// the status and the body's first characters. Retryable for 408, 429 and 5xx.
@@ -44,6 +55,8 @@ pub enum Error {
         status: u16,
         /// The body's first characters, control characters blanked.
         excerpt: String,
+        /// The `location` and request-id headers.
+        headers: ResponseHeaders,
     },
 
     /// A success status whose body is not what Payroc documents (malformed JSON, no token, an
@@ -74,9 +87,21 @@ impl Error {
             ),
             Error::Problem(problem) => retryable_status(problem.status()),
             Error::UnexpectedResponse { status, .. } => retryable_status(*status),
-            Error::InvalidInput { .. } | Error::InvalidResponse { .. } | Error::RandomSource => {
-                false
+            Error::InvalidInput { .. }
+            | Error::Forbidden { .. }
+            | Error::InvalidResponse { .. }
+            | Error::RandomSource => false,
+        }
+    }
+
+    /// The response headers worth quoting (`location`, request ids), when there was a response.
+    pub fn headers(&self) -> Option<&ResponseHeaders> {
+        match self {
+            Error::Problem(problem) => Some(problem.headers()),
+            Error::Forbidden { headers, .. } | Error::UnexpectedResponse { headers, .. } => {
+                Some(headers)
             }
+            _ => None,
         }
     }
 
@@ -91,6 +116,14 @@ impl Error {
 
 fn retryable_status(status: u16) -> bool {
     status == 408 || status == 429 || status >= 500
+}
+
+/// The cause is shown in this error's message and not returned again by `source()` (the
+/// workspace's rule, so a chained report prints it once).
+impl From<TransportError> for Error {
+    fn from(e: TransportError) -> Self {
+        Error::Transport(e)
+    }
 }
 
 impl From<Problem> for Error {

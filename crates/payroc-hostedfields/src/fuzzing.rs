@@ -27,7 +27,7 @@ pub fn session_answer(status: u16, body: &[u8]) -> Result<String, String> {
     let terminal = TerminalId::new("1234001").map_err(|e| e.to_string())?;
     let key =
         IdempotencyKey::new("8e03978e-40d5-43e8-bc93-6894a57f9324").map_err(|e| e.to_string())?;
-    parse_session(&response, &terminal, key)
+    parse_session(&response, &terminal, key, SystemTime::UNIX_EPOCH)
         .map(|session| format!("{session:?}"))
         .map_err(|e| format!("{e} {e:?}"))
 }

@@ -5,6 +5,7 @@ mod error;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+mod headers;
 mod problem;
 mod request;
 mod session;
@@ -12,6 +13,7 @@ mod token;
 
 pub use client::{Client, ClientBuilder, DEFAULT_REFRESH_MARGIN, Environment};
 pub use error::{Error, Result};
+pub use headers::ResponseHeaders;
 pub use payauth_core::{
     Clock, Http, HttpRequest, HttpResponse, ManualClock, RetryPolicy, SharedClock, SystemClock,
     TransportError, TransportKind,
@@ -20,7 +22,7 @@ pub use problem::{Link, Problem, ProblemError, ProblemKind};
 pub use request::{
     ApiKey, IdempotencyKey, LibVersion, Scenario, SecureTokenId, SessionRequest, TerminalId,
 };
-pub use session::{HostedFieldsSession, SessionToken};
+pub use session::{HostedFieldsSession, SESSION_LIFETIME, SessionToken};
 pub use token::{BearerToken, DEFAULT_LIFETIME};
 
 /// The shared plumbing (retry rules, HTTP types), for requests you build yourself.

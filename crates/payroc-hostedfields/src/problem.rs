@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::Error;
+use crate::headers::ResponseHeaders;
 
 /// At most this many `errors[]` entries are kept: enough to show every field of a request.
 const MAX_ERRORS: usize = 32;
@@ -96,11 +97,13 @@ pub struct Problem {
     pub(crate) type_uri: Option<String>,
     pub(crate) title: Option<String>,
     pub(crate) status: u16,
+    pub(crate) status_member: Option<u16>,
     pub(crate) detail: Option<String>,
     pub(crate) instance: Option<String>,
     pub(crate) errors: Vec<ProblemError>,
     pub(crate) resource: Option<String>,
     pub(crate) link: Option<Link>,
+    pub(crate) headers: ResponseHeaders,
 }
 
 impl Problem {
@@ -119,9 +122,21 @@ impl Problem {
         self.title.as_deref()
     }
 
-    /// The HTTP status of the response (the `status` member only repeats it).
+    /// The HTTP status of the response. Retry decisions use this one.
     pub fn status(&self) -> u16 {
         self.status
+    }
+
+    /// The body's `status` member (a number, or a string of digits), if any. It normally
+    /// repeats [`status`](Self::status); when it does not (a proxy rewrote the status, or the
+    /// service reports an upstream failure), both are kept and shown.
+    pub fn status_member(&self) -> Option<u16> {
+        self.status_member
+    }
+
+    /// The `location` and request-id headers of the response.
+    pub fn headers(&self) -> &ResponseHeaders {
+        &self.headers
     }
 
     /// The `detail`.
@@ -153,6 +168,9 @@ impl Problem {
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Payroc problem (HTTP {}", self.status)?;
+        if let Some(member) = self.status_member.filter(|m| *m != self.status) {
+            write!(f, ", body status {member}")?;
+        }
         match &self.kind {
             ProblemKind::Unknown(fragment) if fragment.is_empty() => {}
             kind => write!(f, ", {kind:?}")?,
@@ -178,6 +196,7 @@ struct WireProblem {
     #[serde(rename = "type")]
     type_uri: Option<Value>,
     title: Option<Value>,
+    status: Option<Value>,
     detail: Option<Value>,
     instance: Option<Value>,
     resource: Option<Value>,
@@ -186,18 +205,30 @@ struct WireProblem {
 }
 
 /// Problem details when the body is a JSON object with at least a `type`, `title` or `detail`,
-/// whatever the `Content-Type` (servers and proxies mislabel them); otherwise the status and an
-/// excerpt of the body.
+/// whatever the `Content-Type` (servers and proxies mislabel them); otherwise
+/// [`Error::Forbidden`] for a 403 (Payroc's SDKs type it so too) and
+/// [`Error::UnexpectedResponse`] for any other status, each with an excerpt of the body.
 pub(crate) fn parse_problem(response: &HttpResponse) -> Error {
     let status = response.status();
+    let headers = ResponseHeaders::from_response(response);
     let parsed = serde_json::from_slice::<WireProblem>(response.body())
         .ok()
         .filter(|w| w.type_uri.is_some() || w.title.is_some() || w.detail.is_some());
     let Some(wire) = parsed else {
+        let excerpt = response.excerpt();
+        if status == 403 {
+            return Error::Forbidden { excerpt, headers };
+        }
         return Error::UnexpectedResponse {
             status,
-            excerpt: response.excerpt(),
+            excerpt,
+            headers,
         };
+    };
+    let status_member = match &wire.status {
+        Some(Value::Number(n)) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
+        Some(Value::String(s)) => s.trim().parse().ok(),
+        _ => None,
     };
     let type_uri = text(wire.type_uri.as_ref());
     let errors = match &wire.errors {
@@ -223,11 +254,13 @@ pub(crate) fn parse_problem(response: &HttpResponse) -> Error {
         type_uri,
         title: text(wire.title.as_ref()),
         status,
+        status_member,
         detail: text(wire.detail.as_ref()),
         instance: text(wire.instance.as_ref()),
         errors,
         resource: text(wire.resource.as_ref()),
         link,
+        headers,
     }
     .into()
 }
@@ -313,6 +346,40 @@ mod tests {
     }
 
     #[test]
+    fn a_status_member_that_disagrees_is_kept_and_shown() {
+        let p = problem(
+            502,
+            r#"{"type":"https://docs.payroc.com/api/errors#internal-server-error","title":"Error","status":500}"#,
+        );
+        assert_eq!(p.status(), 502);
+        assert_eq!(p.status_member(), Some(500));
+        let text = Error::from(p).to_string();
+        assert!(text.contains("HTTP 502, body status 500"), "{text}");
+        let same = problem(400, r#"{"title":"Bad request","status":"400"}"#);
+        assert_eq!(same.status_member(), Some(400));
+        assert!(!Error::from(same).to_string().contains("body status"));
+    }
+
+    #[test]
+    fn a_403_that_is_not_a_problem_is_forbidden() {
+        // The JS SDK's fixture (tests/wire/hostedFields.test.ts) answers 403 with this body
+        // and expects a ForbiddenError.
+        let response = HttpResponse::from_parts(
+            403,
+            vec![("X-Request-Id".into(), "req-9".into())],
+            br#"{"key":"value"}"#.to_vec(),
+        );
+        match parse_problem(&response) {
+            Error::Forbidden { excerpt, headers } => {
+                assert_eq!(excerpt, r#"{"key":"value"}"#);
+                assert_eq!(headers.request_id(), Some("req-9"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(!parse(403, "<html>denied</html>").is_retryable());
+    }
+
+    #[test]
     fn kinds_from_fragments() {
         let kind = |t: &str| ProblemKind::from_type(Some(t));
         assert_eq!(
@@ -338,7 +405,7 @@ mod tests {
     fn other_bodies_keep_status_and_a_bounded_excerpt() {
         let err = parse(502, "<html><h1>502 Bad Gateway</h1></html>");
         assert!(
-            matches!(&err, Error::UnexpectedResponse { status: 502, excerpt } if excerpt.contains("Bad Gateway"))
+            matches!(&err, Error::UnexpectedResponse { status: 502, excerpt, .. } if excerpt.contains("Bad Gateway"))
         );
         assert!(err.is_retryable());
         let long = format!(r#"{{"title":"{}"}}"#, "x".repeat(10_000));

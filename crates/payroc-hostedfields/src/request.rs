@@ -103,9 +103,10 @@ impl fmt::Display for TerminalId {
     }
 }
 
-/// The version of the Hosted Fields JavaScript library the page loads, such as `1.7.0.261457`:
-/// four dot-separated groups of digits. It must match the script tag, or Payroc answers
-/// "Invalid libVersion" when the page runs.
+/// The version of the Hosted Fields JavaScript library the page loads, such as `1.7.0.261457`.
+/// It must match the script tag, or Payroc answers "Invalid libVersion" when the page runs.
+/// Payroc documents no format (its SDKs take any string), so any non-empty printable value of up
+/// to 64 characters is accepted and Payroc decides.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct LibVersion(pub(crate) String);
 
@@ -113,18 +114,20 @@ impl LibVersion {
     /// Validates the version.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] unless it is four dot-separated groups of 1 to 10 digits.
+    /// [`Error::InvalidInput`] for an empty or over-long value or one with control characters.
     pub fn new(version: impl Into<String>) -> Result<Self> {
         let version = version.into();
-        let parts: Vec<&str> = version.split('.').collect();
-        let valid = parts.len() == 4
-            && parts
-                .iter()
-                .all(|p| (1..=10).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()));
-        if !valid {
+        let field = "lib_version";
+        if !(1..=64).contains(&version.chars().count()) {
             return Err(Error::InvalidInput {
-                field: "lib_version",
-                rule: "must be four dot-separated numbers, like 1.7.0.261457",
+                field,
+                rule: "must have 1 to 64 characters",
+            });
+        }
+        if version.chars().any(char::is_control) {
+            return Err(Error::InvalidInput {
+                field,
+                rule: "must not contain control characters",
             });
         }
         Ok(LibVersion(version))
@@ -189,27 +192,54 @@ impl fmt::Debug for SecureTokenId {
 }
 
 /// What the Hosted Fields instance will do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Scenario {
     /// Take a payment (`payment`).
     Payment,
     /// Save a card, or update the card behind a secure token (`tokenization`).
     Tokenization,
+    /// A value Payroc added after this crate was released, sent as it is. Make it with
+    /// [`Scenario::parse`], which checks it and maps the known values to their variants.
+    Other(String),
 }
 
 impl Scenario {
+    /// The scenario for a wire value: the known ones, or [`Scenario::Other`] for a new one.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for an empty value, one over 64 characters or one with control
+    /// characters.
+    pub fn parse(value: &str) -> Result<Self> {
+        match value {
+            "payment" => Ok(Scenario::Payment),
+            "tokenization" => Ok(Scenario::Tokenization),
+            _ if !(1..=64).contains(&value.chars().count())
+                || value.chars().any(char::is_control) =>
+            {
+                Err(Error::InvalidInput {
+                    field: "scenario",
+                    rule: "must have 1 to 64 characters and no control characters",
+                })
+            }
+            _ => Ok(Scenario::Other(value.to_owned())),
+        }
+    }
+
     /// The wire value.
-    pub fn as_str(self) -> &'static str {
+    pub fn as_str(&self) -> &str {
         match self {
             Scenario::Payment => "payment",
             Scenario::Tokenization => "tokenization",
+            Scenario::Other(value) => value,
         }
     }
 }
 
-/// An `Idempotency-Key`: a UUID v4, as Payroc requires. The same key with the same request gets
-/// the original answer back; with a different request, a 409.
+/// An `Idempotency-Key`: a UUID. Payroc asks for a v4 and [`generate`](Self::generate) makes
+/// one; a UUID of another version that you keep is accepted too (Payroc's SDKs do not check).
+/// The same key with the same request gets the original answer back; with a different request,
+/// a 409.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct IdempotencyKey(Uuid);
 
@@ -226,34 +256,27 @@ impl IdempotencyKey {
         ))
     }
 
-    /// Parses a key you keep (to retry a request later without creating a second session).
+    /// Parses a key you keep (to retry a request later without creating a second session). It
+    /// is sent in the lowercase hyphenated form.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] unless it is a UUID v4 in the hyphenated form.
+    /// [`Error::InvalidInput`] unless it is a UUID in the hyphenated form (any version).
     pub fn new(key: &str) -> Result<Self> {
         let invalid = Error::InvalidInput {
             field: "idempotency_key",
-            rule: "must be a UUID v4 (8-4-4-4-12 hex digits)",
+            rule: "must be a UUID (8-4-4-4-12 hex digits); Payroc asks for a v4",
         };
         if key.len() != 36 {
             return Err(invalid);
         }
-        let uuid = Uuid::try_parse(key).map_err(|_| invalid.clone())?;
-        Self::from_uuid(uuid).map_err(|_| invalid)
+        Uuid::try_parse(key)
+            .map(IdempotencyKey)
+            .map_err(|_| invalid)
     }
 
-    /// Uses a UUID you made.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] unless it is version 4 with the RFC 9562 variant.
-    pub fn from_uuid(uuid: Uuid) -> Result<Self> {
-        if uuid.get_version_num() != 4 || uuid.get_variant() != uuid::Variant::RFC4122 {
-            return Err(Error::InvalidInput {
-                field: "idempotency_key",
-                rule: "must be a UUID v4",
-            });
-        }
-        Ok(IdempotencyKey(uuid))
+    /// Uses a UUID you made (a v4, ideally).
+    pub fn from_uuid(uuid: Uuid) -> Self {
+        IdempotencyKey(uuid)
     }
 
     /// The key as a UUID.
@@ -310,19 +333,11 @@ impl SessionRequest {
         }
     }
 
-    /// Updates the card behind this secure token. Tokenization only.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] for a payment session.
-    pub fn secure_token_id(mut self, id: SecureTokenId) -> Result<Self> {
-        if self.scenario != Scenario::Tokenization {
-            return Err(Error::InvalidInput {
-                field: "secure_token_id",
-                rule: "only a tokenization session can update a secure token",
-            });
-        }
+    /// Updates the card behind this secure token. Documented for tokenization sessions; sent
+    /// with any scenario, and Payroc decides (its SDKs allow it with any scenario too).
+    pub fn secure_token_id(mut self, id: SecureTokenId) -> Self {
         self.secure_token_id = Some(id);
-        Ok(self)
+        self
     }
 
     /// The Hosted Fields library version of this page, instead of the client's default.
@@ -346,8 +361,8 @@ impl SessionRequest {
     }
 
     /// The scenario.
-    pub fn scenario(&self) -> Scenario {
-        self.scenario
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
     }
 }
 
@@ -387,22 +402,35 @@ mod tests {
     #[test]
     fn lib_versions() {
         LibVersion::new("1.7.0.261457").unwrap();
-        LibVersion::new("1.6.0.172441").unwrap();
-        for bad in [
-            "1.7",
-            "1.7.0",
-            "1.7.0.1.2",
-            "1.7.0.x",
-            "1..0.1",
-            " 1.7.0.1",
-            "1.7.0.-1",
-        ] {
+        // The SDK fixtures send `libVersion: "libVersion"`; Payroc documents no format.
+        LibVersion::new("libVersion").unwrap();
+        LibVersion::new("x".repeat(64)).unwrap();
+        for bad in [String::new(), "x".repeat(65), "1.7\n".to_owned()] {
             assert_eq!(
-                field(LibVersion::new(bad).unwrap_err()),
+                field(LibVersion::new(bad.clone()).unwrap_err()),
                 "lib_version",
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn scenarios_known_and_new() {
+        assert_eq!(Scenario::parse("payment").unwrap(), Scenario::Payment);
+        assert_eq!(
+            Scenario::parse("tokenization").unwrap(),
+            Scenario::Tokenization
+        );
+        let new = Scenario::parse("subscription").unwrap();
+        assert_eq!(new, Scenario::Other("subscription".into()));
+        assert_eq!(new.as_str(), "subscription");
+        for bad in ["", "a\nb"] {
+            assert_eq!(field(Scenario::parse(bad).unwrap_err()), "scenario");
+        }
+        assert_eq!(
+            field(Scenario::parse(&"x".repeat(65)).unwrap_err()),
+            "scenario"
+        );
     }
 
     #[test]
@@ -417,17 +445,10 @@ mod tests {
         }
         let terminal = TerminalId::new("1234001").unwrap();
         let id = SecureTokenId::new("tok-1").unwrap();
-        assert_eq!(
-            field(
-                SessionRequest::payment(terminal.clone())
-                    .secure_token_id(id.clone())
-                    .unwrap_err()
-            ),
-            "secure_token_id"
-        );
-        SessionRequest::tokenization(terminal)
-            .secure_token_id(id)
-            .unwrap();
+        // Any scenario: the API decides.
+        let payment = SessionRequest::payment(terminal.clone()).secure_token_id(id.clone());
+        assert_eq!(payment.secure_token_id, Some(id.clone()));
+        SessionRequest::tokenization(terminal).secure_token_id(id);
     }
 
     #[test]
@@ -442,8 +463,15 @@ mod tests {
             IdempotencyKey::new(upper).unwrap().to_string(),
             upper.to_lowercase()
         );
+        // Any UUID version is accepted (a v1 here); Payroc asks for v4, generate() makes one.
+        let v1 = "3b241101-e2bb-1255-8caf-4136c566a962";
+        assert_eq!(
+            IdempotencyKey::new(v1).unwrap().as_uuid().get_version_num(),
+            1
+        );
+        assert_eq!(IdempotencyKey::from_uuid(a.as_uuid()), a);
         for bad in [
-            "3b241101-e2bb-1255-8caf-4136c566a962",
+            "idempotencyKey",
             "3b241101e2bb42558caf4136c566a962",
             "{3b241101-e2bb-4255-8caf-4136c566a962}",
             "not a key",

@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::time::{Duration, SystemTime};
 
 use payauth_core::HttpResponse;
 use secrecy::{ExposeSecret as _, SecretString};
@@ -11,6 +12,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::{Iso8601, Rfc3339};
 
 use crate::error::Error;
+use crate::headers::ResponseHeaders;
 use crate::request::{IdempotencyKey, TerminalId};
 
 /// A session token: what the page passes to the Hosted Fields script. It authorises card entry
@@ -31,13 +33,19 @@ impl fmt::Debug for SessionToken {
     }
 }
 
+/// How long a session token lives, by Payroc's documentation: the expiry assumed when an
+/// answer has no readable `expiresAt`.
+pub const SESSION_LIFETIME: Duration = Duration::from_secs(600);
+
 /// A Hosted Fields session token and what Payroc said about it.
 #[derive(Debug)]
 pub struct HostedFieldsSession {
     token: SessionToken,
     expires_at: OffsetDateTime,
+    expiry_assumed: bool,
     processing_terminal_id: String,
-    location: Option<String>,
+    status: u16,
+    headers: ResponseHeaders,
     idempotency_key: IdempotencyKey,
 }
 
@@ -48,9 +56,26 @@ impl HostedFieldsSession {
     }
 
     /// When Payroc stops accepting the token (10 minutes after creation), with the offset Payroc
-    /// wrote it in.
+    /// wrote it in. When the answer had no readable `expiresAt` (it is optional in every SDK
+    /// model, and the .NET SDK's fixture omits it), this is the time the answer arrived plus
+    /// [`SESSION_LIFETIME`], in UTC, and [`expiry_is_assumed`](Self::expiry_is_assumed) is true.
     pub fn expires_at(&self) -> OffsetDateTime {
         self.expires_at
+    }
+
+    /// Whether [`expires_at`](Self::expires_at) was assumed rather than sent by Payroc.
+    pub fn expiry_is_assumed(&self) -> bool {
+        self.expiry_assumed
+    }
+
+    /// The HTTP status of the answer: 201 as documented, or 200 as some SDK fixtures answer.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The `location` and request-id headers of the answer.
+    pub fn headers(&self) -> &ResponseHeaders {
+        &self.headers
     }
 
     /// The terminal the session belongs to, as Payroc echoed it.
@@ -58,9 +83,9 @@ impl HostedFieldsSession {
         &self.processing_terminal_id
     }
 
-    /// The `Location` header of the 201 answer, if any.
+    /// The `Location` header of the answer, if any.
     pub fn location(&self) -> Option<&str> {
-        self.location.as_deref()
+        self.headers.location()
     }
 
     /// The idempotency key the session was created with.
@@ -103,11 +128,14 @@ fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D
 }
 
 /// Reads a 2xx session answer. `processingTerminalId` missing → the requested terminal;
-/// `expiresAt` in RFC 3339 or another ISO 8601 form with `Z` or an offset.
+/// `expiresAt` in RFC 3339 or another ISO 8601 form with `Z` or an offset, and when it is
+/// missing or unreadable, `received_at` + [`SESSION_LIFETIME`], marked as assumed: Payroc has
+/// created the session by then, and a retry with the same key would get the same answer.
 pub(crate) fn parse_session(
     response: &HttpResponse,
     terminal: &TerminalId,
     idempotency_key: IdempotencyKey,
+    received_at: SystemTime,
 ) -> Result<HostedFieldsSession, Error> {
     let status = response.status();
     let invalid = |reason| Error::InvalidResponse { status, reason };
@@ -118,20 +146,23 @@ pub(crate) fn parse_session(
         .filter(|t| !t.is_empty())
         .ok_or_else(|| invalid("token is missing or empty"))?;
     let token = SessionToken(SecretString::from(token));
-    let expires_at = wire
-        .expires_at
-        .ok_or_else(|| invalid("expiresAt is missing"))?;
-    let expires_at = OffsetDateTime::parse(&expires_at, &Rfc3339)
-        .or_else(|_| OffsetDateTime::parse(&expires_at, &Iso8601::DEFAULT))
-        .map_err(|_| invalid("expiresAt is not an ISO 8601 timestamp with an offset"))?;
+    let sent = wire.expires_at.and_then(|text| {
+        OffsetDateTime::parse(&text, &Rfc3339)
+            .or_else(|_| OffsetDateTime::parse(&text, &Iso8601::DEFAULT))
+            .ok()
+    });
+    let expiry_assumed = sent.is_none();
+    let expires_at = sent.unwrap_or_else(|| OffsetDateTime::from(received_at + SESSION_LIFETIME));
     let processing_terminal_id = wire
         .processing_terminal_id
         .unwrap_or_else(|| terminal.as_str().to_owned());
     Ok(HostedFieldsSession {
         token,
         expires_at,
+        expiry_assumed,
         processing_terminal_id,
-        location: response.header("location").map(str::to_owned),
+        status,
+        headers: ResponseHeaders::from_response(response),
         idempotency_key,
     })
 }
@@ -143,9 +174,15 @@ mod tests {
     /// 2025-07-02T13:30:00Z
     const AT: i64 = 1_751_463_000;
 
+    const RECEIVED: SystemTime = SystemTime::UNIX_EPOCH;
+
     fn parse(body: &str) -> Result<HostedFieldsSession, Error> {
+        parse_status(201, body)
+    }
+
+    fn parse_status(status: u16, body: &str) -> Result<HostedFieldsSession, Error> {
         let response = HttpResponse::from_parts(
-            201,
+            status,
             vec![("Location".into(), "/v1/s/1".into())],
             body.into(),
         );
@@ -153,6 +190,7 @@ mod tests {
             &response,
             &TerminalId::new("1234001").unwrap(),
             IdempotencyKey::generate().unwrap(),
+            RECEIVED,
         )
     }
 
@@ -178,11 +216,31 @@ mod tests {
     }
 
     #[test]
+    fn a_created_session_is_kept_without_a_readable_expiry() {
+        // The .NET SDK's fixture (src/Payroc.Test/Unit/MockServer/HostedFields/CreateTest.cs):
+        // HTTP 200 and no expiresAt.
+        let fixture =
+            r#"{"processingTerminalId": "1234001", "token": "abcdef1234567890abcdef1234567890"}"#;
+        for (status, body) in [
+            (200, fixture),
+            (201, r#"{"token":"t","expiresAt":"tomorrow"}"#),
+            (201, r#"{"token":"t","expiresAt":"2025-07-02T13:30:00"}"#),
+            (201, r#"{"token":"t","expiresAt":null}"#),
+        ] {
+            let s = parse_status(status, body).unwrap();
+            assert!(s.expiry_is_assumed(), "{body}");
+            assert_eq!(s.expires_at().unix_timestamp(), 600, "{body}");
+            assert_eq!(s.status(), status);
+        }
+        let sent = parse(r#"{"token":"t","expiresAt":"2025-07-02T13:30:00Z"}"#).unwrap();
+        assert!(!sent.expiry_is_assumed());
+        assert_eq!(sent.status(), 201);
+    }
+
+    #[test]
     fn unusable_answers_are_typed_and_not_quoted() {
         for body in [
-            r#"{"token":"SECRET-TOKEN","expiresAt":"tomorrow"}"#,
-            r#"{"token":"SECRET-TOKEN","expiresAt":"2025-07-02T13:30:00"}"#,
-            r#"{"token":"SECRET-TOKEN"}"#,
+            r#"{"expiresAt":"2025-07-02T13:30:00Z"}"#,
             r#"{"token":"","expiresAt":"2025-07-02T13:30:00Z"}"#,
             r#"{"token":"SECRET-TOKEN","expiresAt":"#,
         ] {

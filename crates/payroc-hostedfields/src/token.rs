@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use payauth_core::{HttpResponse, expiry_after, parse_token_response};
+use payauth_core::{HttpResponse, TokenTypeRule, expiry_after, parse_token_response_with};
 use secrecy::{ExposeSecret as _, SecretString};
 
 use crate::error::Error;
@@ -56,11 +56,13 @@ impl fmt::Debug for BearerToken {
 }
 
 /// Reads an `/authorize` answer with the core's lenient RFC 6749 parser: `expires_in` as a
-/// number or a string of digits, missing → [`DEFAULT_LIFETIME`]; `token_type` in any case or
-/// missing; unknown members (`scope`) ignored.
+/// number or a string of digits, missing → [`DEFAULT_LIFETIME`]; unknown members (`scope`)
+/// ignored. `token_type` is not checked: Payroc's identity service issues Bearer tokens only,
+/// no official SDK reads the field, and their fixtures answer `"token_type": "token_type"`.
+/// The token is always sent as `Bearer`.
 pub(crate) fn parse_token(response: &HttpResponse, now: SystemTime) -> Result<TokenData, Error> {
     let status = response.status();
-    let parsed = parse_token_response(response.body(), DEFAULT_LIFETIME)
+    let parsed = parse_token_response_with(response.body(), DEFAULT_LIFETIME, TokenTypeRule::Any)
         .map_err(|reason| Error::InvalidResponse { status, reason })?;
     // Clamped to a year and checked: `expires_in` is the server's to choose, up to u64::MAX.
     let expires_at = expiry_after(now, parsed.lifetime).ok_or(Error::InvalidResponse {
@@ -143,9 +145,20 @@ mod tests {
     }
 
     #[test]
+    fn any_token_type_is_accepted_and_sent_as_bearer() {
+        // The SDKs' wire fixtures (wiremock/wiremock-mappings.json, tests/wire/mockAuth.ts).
+        for kind in [r#""token_type""#, r#""mac""#, r#""DPoP""#, "7", "null"] {
+            let body = format!(r#"{{"access_token":"t1","token_type":{kind},"expires_in":1}}"#);
+            let token = BearerToken {
+                inner: Arc::new(parse(&body).unwrap()),
+            };
+            assert_eq!(token.header_value(), "Bearer t1", "{kind}");
+        }
+    }
+
+    #[test]
     fn unusable_tokens_are_refused_without_quoting_the_body() {
         for body in [
-            r#"{"access_token":"SECRET-TOKEN","token_type":"mac"}"#,
             r#"{"access_token":"SECRET-TOKEN","expires_in":"soon"}"#,
             r#"{"access_token":"SECRET-TOKEN","expires_in":-5}"#,
             r#"{"access_token":"SECRET-TOKEN","expires_in":0}"#,

@@ -2,6 +2,7 @@
 //! happened. No network, no credentials. One module per crate.
 
 mod card;
+mod cli;
 mod easypay;
 mod numcheck;
 mod oauth;
@@ -21,6 +22,8 @@ const FLOWS: &[Flow] = &[
     ("oauth-client-credentials", oauth::run),
     ("numcheck-client", numcheck::run),
     ("payroc-hostedfields", payroc::run),
+    // Last: the same flows from a shell.
+    ("payauth-cli", cli::run),
 ];
 
 pub(crate) fn run() -> Result {

@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use oauth_client_credentials::{
-    BasicCredentials, Client, Clock as _, Credentials, HttpRequest, ManualClock, SigningKey,
+    AuthMethod, BasicCredentials, Client, Clock as _, Credentials, HttpRequest, ManualClock,
+    SigningKey,
 };
 use payauth_sandbox::{
     DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_DASHBOARD_USER, DEFAULT_SIGNING_SECRET,
@@ -20,6 +21,8 @@ pub(super) fn run() -> DemoResult {
     println!("   sandbox at {api} (TLS with its test CA, manual clock)");
     let client = Client::builder(Credentials::new(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)?)
         .token_url(format!("{api}/api/token"))
+        // Pledg documents plain Basic; `Auto` would find it too, after one refused probe.
+        .auth_method(AuthMethod::BasicPlain)
         .trust_root(Sandbox::ca_certificate_der())
         .clock(clock.shared())
         .build()?;

@@ -234,31 +234,36 @@ fn check_readme(member: &Member) -> Vec<String> {
             rule,
         )];
     }
-    let Some(lib) = &member.lib_path else {
-        return Vec::new();
+    // The crate documentation's root: the library's, or for a command-line crate without one,
+    // each binary's (docs.rs documents the binary from its main.rs).
+    let roots: Vec<&PathBuf> = match &member.lib_path {
+        Some(lib) => vec![lib],
+        None => member.bin_paths.iter().collect(),
     };
     let file_name = Path::new(readme)
         .file_name()
         .map(|f| f.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let included = read(lib).is_ok_and(|text| {
-        text.lines().any(|l| {
-            let l: String = l.chars().filter(|c| !c.is_whitespace()).collect();
-            l.starts_with("#![doc=include_str!(") && l.contains(&format!("{file_name}\""))
-        })
-    });
-    if included {
-        Vec::new()
-    } else {
-        vec![finding(
-            &member.name,
-            format!(
-                "{} does not start with #![doc = include_str!(\"../{readme}\")]",
-                lib.strip_prefix(member.dir()).unwrap_or(lib).display()
-            ),
-            rule,
-        )]
+    let mut findings = Vec::new();
+    for root in roots {
+        let included = read(root).is_ok_and(|text| {
+            text.lines().any(|l| {
+                let l: String = l.chars().filter(|c| !c.is_whitespace()).collect();
+                l.starts_with("#![doc=include_str!(") && l.contains(&format!("{file_name}\""))
+            })
+        });
+        if !included {
+            findings.push(finding(
+                &member.name,
+                format!(
+                    "{} does not start with #![doc = include_str!(\"../{readme}\")]",
+                    root.strip_prefix(member.dir()).unwrap_or(root).display()
+                ),
+                rule,
+            ));
+        }
     }
+    findings
 }
 
 /// The licence files a crate must ship: one per licence in its SPDX expression that the
@@ -313,9 +318,42 @@ fn check_changelog(member: &Member) -> Vec<String> {
             "every published crate has a CHANGELOG.md in Keep a Changelog format",
         )];
     };
+    // A crate never released yet keeps its first entries under Unreleased; the release gate
+    // (`check_release_changelogs`) asks for the dated section when it is published.
+    if never_released(&text) {
+        return Vec::new();
+    }
     match changelog_problem(&text, &member.version) {
         None => Vec::new(),
         Some((problem, rule)) => vec![finding(&member.name, problem, rule)],
+    }
+}
+
+/// A CHANGELOG with an `## [Unreleased]` section and no release section: a new crate.
+pub(crate) fn never_released(text: &str) -> bool {
+    let mut headings = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("## "))
+        .map(str::trim)
+        .peekable();
+    headings.peek().is_some() && headings.all(|h| h.eq_ignore_ascii_case("[unreleased]"))
+}
+
+/// At release time, every crate being released needs `## [<version>] - YYYY-MM-DD`, a new crate
+/// included.
+pub(crate) fn check_release_changelogs(order: &[Member]) -> Result<(), String> {
+    let findings: Vec<String> = order
+        .iter()
+        .filter_map(|member| {
+            let text = fs::read_to_string(member.dir().join("CHANGELOG.md")).ok()?;
+            changelog_problem(&text, &member.version)
+                .map(|(problem, rule)| finding(&member.name, problem, rule))
+        })
+        .collect();
+    if findings.is_empty() {
+        Ok(())
+    } else {
+        Err(findings.join("\n"))
     }
 }
 

@@ -92,13 +92,15 @@ fn the_current_tree_passes_the_static_release_rules_and_has_an_order() {
     let names: Vec<&str> = order.iter().map(|m| m.name.as_str()).collect();
     println!("publish order: {}", names.join(" -> "));
     assert_eq!(names.len(), ws.publishable().count());
-    for expected in ["card-encryption", "payauth-sandbox"] {
+    for expected in ["card-encryption", "payauth-sandbox", "payauth-cli"] {
         assert!(
             names.contains(&expected),
             "{expected} missing from {names:?}"
         );
     }
     assert!(!names.contains(&"xtask"));
+    // The command line depends on every client crate and the sandbox: it is published last.
+    assert_eq!(names.last(), Some(&"payauth-cli"), "{names:?}");
     for (i, member) in order.iter().enumerate() {
         for dep in ws.publish_dependencies(member) {
             let at = names.iter().position(|n| *n == dep.name);
@@ -294,6 +296,43 @@ fn a_readme_that_is_not_the_crate_documentation_fails() {
 }
 
 #[test]
+fn a_command_line_crate_documents_itself_from_its_readme_too() {
+    let copy = Copy::new();
+    copy.edit(
+        "crates/payauth-cli/src/main.rs",
+        "#![doc = include_str!(\"../README.md\")]",
+        "//! Undocumented.",
+    );
+    assert_finding(
+        copy.gate(),
+        "payauth-cli",
+        &[
+            "src/main.rs does not start with",
+            "README, included as the crate documentation",
+        ],
+    );
+}
+
+#[test]
+fn a_new_crate_keeps_its_entries_unreleased_until_its_release() {
+    let new = "# Changelog\n\n## [Unreleased]\n\n### Added\n- Everything.\n";
+    assert!(checks::never_released(new));
+    assert!(!checks::never_released("# Changelog\n"));
+    assert!(!checks::never_released(
+        "## [Unreleased]\n\n## [0.1.0] - 2026-01-31\n"
+    ));
+    // The tree's tests pass with it; the release gate still asks for the dated section.
+    let copy = Copy::new();
+    std::fs::write(copy.root.join("crates/payauth-sandbox/CHANGELOG.md"), new).unwrap();
+    let (_, order) = static_gate(&copy.root, &[]).unwrap();
+    let err = checks::check_release_changelogs(&order).unwrap_err();
+    assert!(
+        err.starts_with("payauth-sandbox: CHANGELOG.md has no section for 0.1.0"),
+        "{err}"
+    );
+}
+
+#[test]
 fn changelog_rules() {
     let ok =
         "# Changelog\n\n## [Unreleased]\n\n## [0.2.0] - 2026-01-31\n\n## [0.1.0] - 2025-12-01\n";
@@ -329,6 +368,7 @@ fn synthetic(name: &str, deps: &[(&str, DepKind, &str)]) -> Member {
         features: vec![],
         docs_rs: None,
         lib_path: None,
+        bin_paths: Vec::new(),
         dependencies: deps
             .iter()
             .map(|(dep, kind, req)| Dependency {

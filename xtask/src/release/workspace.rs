@@ -29,6 +29,8 @@ pub(crate) struct Member {
     pub(crate) docs_rs: Option<Value>,
     /// The library target's root file, if the package has a library.
     pub(crate) lib_path: Option<PathBuf>,
+    /// The binary targets' root files (`src/main.rs` of a command-line crate).
+    pub(crate) bin_paths: Vec<PathBuf>,
     pub(crate) dependencies: Vec<Dependency>,
 }
 
@@ -237,6 +239,22 @@ fn member(package: &Value) -> Result<Member> {
         })
         .and_then(|t| string_field(t, "src_path"))
         .map(PathBuf::from);
+    let bin_paths = package
+        .get("targets")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter(|t| {
+            t.get("kind")
+                .map(strings)
+                .unwrap_or_default()
+                .iter()
+                .any(|k| k == "bin")
+        })
+        .filter_map(|t| string_field(t, "src_path"))
+        .map(PathBuf::from)
+        .collect();
     let dependencies = package
         .get("dependencies")
         .and_then(Value::as_array)
@@ -270,6 +288,7 @@ fn member(package: &Value) -> Result<Member> {
         features,
         docs_rs,
         lib_path,
+        bin_paths,
         dependencies,
     })
 }

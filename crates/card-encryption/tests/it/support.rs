@@ -3,8 +3,8 @@ use std::path::PathBuf;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use card_encryption::{Backend, EncryptedPan, EncryptionKey, KeyLoader};
+use rsa::PrivateKey as RsaPrivateKey;
 use rsa::pkcs8::DecodePrivateKey as _;
-use rsa::{Oaep, RsaPrivateKey};
 use sha1::Sha1;
 
 pub(crate) fn data(name: &str) -> PathBuf {
@@ -42,7 +42,7 @@ pub(crate) fn private_key(bits: usize) -> RsaPrivateKey {
 pub(crate) fn decrypt(private: &RsaPrivateKey, encrypted: &EncryptedPan) -> String {
     let base64 = encrypted.as_str().split('|').next().unwrap();
     let ciphertext = STANDARD.decode(base64).unwrap();
-    let plaintext = private.decrypt(Oaep::new::<Sha1>(), &ciphertext).unwrap();
+    let plaintext = private.oaep_decrypt::<Sha1>(&ciphertext).unwrap();
     String::from_utf8(plaintext).unwrap()
 }
 

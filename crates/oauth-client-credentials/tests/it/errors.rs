@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use oauth_client_credentials::{Error, RetryPolicy, TransportKind};
+use oauth_client_credentials::{AuthMethod, Error, RetryPolicy, TransportKind};
 use payauth_sandbox::Fault;
 
 use crate::support::env;
@@ -21,9 +21,13 @@ fn invalid_client_is_typed_and_not_retried() {
             error,
             description,
             uri,
+            www_authenticate,
+            ..
         } => {
             assert_eq!((status, error.as_str()), (401, "invalid_client"));
             assert!(description.is_some() && uri.is_some());
+            // The challenge the server sent is kept.
+            assert!(www_authenticate.unwrap().starts_with("Basic"));
         }
         other => panic!("{other:?}"),
     }
@@ -57,6 +61,7 @@ fn html_502_keeps_status_and_excerpt_after_bounded_retries() {
         Error::UnexpectedStatus {
             status: 502,
             excerpt,
+            ..
         } => {
             assert!(excerpt.contains("502 Bad Gateway"), "{excerpt}");
             assert!(excerpt.len() < 300);
@@ -181,7 +186,12 @@ fn builder_rules() {
         matches!(&insecure, Err(Error::Transport(t)) if t.kind() == TransportKind::InsecureUrl),
         "{insecure:?}"
     );
-    let colon = env.builder_for("id:with:colons", "secret").build();
+    let colon = env
+        .builder_for("id:with:colons", "secret")
+        .auth_method(AuthMethod::BasicPlain)
+        .build();
+    // Auto leaves plain Basic out for such an id instead.
+    env.builder_for("id:with:colons", "secret").build().unwrap();
     assert!(matches!(
         colon,
         Err(Error::InvalidInput {

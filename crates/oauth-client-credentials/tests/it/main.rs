@@ -3,9 +3,11 @@
 // Helpers outside #[test] functions: a failed unwrap there is a failed test, as inside one.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod authlib;
 mod basic_modes;
 mod cache;
 mod errors;
+mod interop;
 mod redaction;
 mod signing;
 mod support;

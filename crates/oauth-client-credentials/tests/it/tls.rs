@@ -19,6 +19,7 @@ fn token_and_resource_over_tls() {
             .token_url(format!("{}/api/token", sandbox.url()))
             .clock(clock.shared())
             .retry(RetryPolicy::never())
+            .auth_method(oauth_client_credentials::AuthMethod::BasicPlain)
     };
     let client = builder()
         .trust_root(Sandbox::ca_certificate_der())

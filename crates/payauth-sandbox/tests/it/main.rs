@@ -4,6 +4,9 @@
 
 mod numcheck;
 mod payroc;
+// Stops the process with `kill -TERM`.
+#[cfg(unix)]
+mod service;
 
 use std::time::Duration;
 

@@ -4,6 +4,7 @@
 
 mod cache;
 mod errors;
+mod interop;
 mod redaction;
 mod retries;
 mod support;

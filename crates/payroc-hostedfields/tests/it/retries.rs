@@ -103,7 +103,7 @@ fn retries_are_bounded() {
         .inject_times(&env.sessions_path(), Fault::HtmlError(503), 10);
     let err = client.create_session(&payment()).unwrap_err();
     assert!(
-        matches!(&err, Error::UnexpectedResponse { status: 503, excerpt } if excerpt.contains("503")),
+        matches!(&err, Error::UnexpectedResponse { status: 503, excerpt, .. } if excerpt.contains("503")),
         "{err:?}"
     );
     assert!(err.is_retryable());

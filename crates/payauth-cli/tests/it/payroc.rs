@@ -1,0 +1,55 @@
+//! `payauth payroc session`.
+
+use crate::{PAYROC_KEY, Sandbox};
+
+#[test]
+fn creates_a_session_and_prints_expiry_and_idempotency_key() {
+    let sandbox = Sandbox::start("payroc");
+    let out = sandbox
+        .payauth(&["--json", "payroc", "session", "--terminal", "1234001"])
+        .env("PAYAUTH_PAYROC_API_KEY", PAYROC_KEY)
+        .run();
+    assert_eq!(out.code, 0, "{out:?}");
+    let value = out.json();
+    assert_eq!(value["status"], "created");
+    assert_eq!(value["terminal"], "1234001");
+    let key = value["idempotency_key"].as_str().unwrap();
+    assert_eq!(key.len(), 36);
+    assert_eq!(&key[14..15], "4", "a UUID v4");
+    let expires_in = value["expires_in"].as_i64().unwrap();
+    assert!((590..=600).contains(&expires_in), "{expires_in}");
+    assert!(value.get("session_token").is_none());
+    assert!(!out.all().contains(PAYROC_KEY));
+    assert_eq!(sandbox.counter("sessions_created"), 1);
+
+    let human = sandbox
+        .payauth(&[
+            "payroc",
+            "session",
+            "--terminal",
+            "1234001",
+            "--tokenization",
+            "--show-token",
+        ])
+        .env("PAYAUTH_PAYROC_API_KEY", PAYROC_KEY)
+        .run();
+    assert_eq!(human.code, 0, "{human:?}");
+    assert!(human.stdout.contains("idempotency key"));
+    assert!(human.stdout.contains("tokenization"));
+    assert!(human.stdout.contains("session token"));
+    assert!(!human.stdout.contains("hidden"));
+}
+
+#[test]
+fn a_wrong_api_key_exits_5() {
+    let sandbox = Sandbox::start("payroc-wrong");
+    let out = sandbox
+        .payauth(&["payroc", "session", "--terminal", "1234001"])
+        .env("PAYAUTH_PAYROC_API_KEY", "wrong-payroc-api-key-0000")
+        .run();
+    assert_eq!(out.code, 5, "{out:?}");
+    assert!(out.stderr.contains("401"));
+    assert!(out.stderr.contains("hint: check PAYAUTH_PAYROC_API_KEY"));
+    assert!(!out.all().contains("wrong-payroc-api-key-0000"));
+    assert_eq!(sandbox.counter("sessions_created"), 0);
+}
