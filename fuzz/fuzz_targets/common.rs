@@ -57,13 +57,22 @@ pub fn secrets(body: &[u8], secret_name: &str) -> Vec<String> {
     let mut all = Vec::new();
     strings(&value, &mut all, "");
     all.iter()
-        .filter(|(name, s)| name == secret_name && s.trim().len() >= 6)
+        // Shaped like a secret (at least two digits and two letters), so that a value which
+        // happens to be a piece of a fixed message ("EasyPay", "expires_in") is not one.
+        .filter(|(name, s)| name == secret_name && looks_secret(s.trim()))
         .filter(|(_, s)| {
             !all.iter()
                 .any(|(name, other)| name != secret_name && other.contains(s.trim()))
         })
         .map(|(_, s)| s.trim().to_owned())
         .collect()
+}
+
+/// Six or more characters with at least two ASCII digits and two ASCII letters.
+pub fn looks_secret(value: &str) -> bool {
+    value.len() >= 6
+        && value.bytes().filter(u8::is_ascii_digit).count() >= 2
+        && value.bytes().filter(u8::is_ascii_alphabetic).count() >= 2
 }
 
 /// Panics (a finding) when `text` shows any of `secrets`.
