@@ -154,13 +154,59 @@ pub struct PendingVerification {
 
 /// The serialised form: field names are part of the stored format; change them only with a new
 /// domain version.
+///
+/// A field of the wrong type is an error naming the field and the type, never quoting the
+/// stored value (serde's own message would: `invalid type: string "..."`).
 #[derive(Serialize, Deserialize)]
 struct Stored {
+    #[serde(deserialize_with = "typed::call_id")]
     call_id: String,
+    #[serde(deserialize_with = "typed::mac")]
     mac: String,
+    #[serde(deserialize_with = "typed::attempts_left")]
     attempts_left: u32,
+    #[serde(deserialize_with = "typed::expires_at")]
     expires_at: u64,
+    #[serde(deserialize_with = "typed::used")]
     used: bool,
+}
+
+/// Each stored field read with a message of our own in place of serde's, which quotes values.
+mod typed {
+    use serde::de::{Deserialize, Deserializer, Error as _};
+
+    fn read<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        d: D,
+        rule: &'static str,
+    ) -> Result<T, D::Error> {
+        T::deserialize(d).map_err(|_| D::Error::custom(rule))
+    }
+
+    pub(super) fn call_id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        read(d, "stored verification: call_id must be a string")
+    }
+
+    pub(super) fn mac<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        read(d, "stored verification: mac must be a string")
+    }
+
+    pub(super) fn attempts_left<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+        read(
+            d,
+            "stored verification: attempts_left must be a whole number from 0 to 4294967295",
+        )
+    }
+
+    pub(super) fn expires_at<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        read(
+            d,
+            "stored verification: expires_at must be a whole number of seconds",
+        )
+    }
+
+    pub(super) fn used<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+        read(d, "stored verification: used must be true or false")
+    }
 }
 
 impl PendingVerification {

@@ -195,6 +195,27 @@ fn a_huge_ttl_or_stored_expiry_never_panics() {
     }
 }
 
+/// Found by the `stored_verification` fuzz target: serde's type errors quoted the stored value.
+#[test]
+fn a_mistyped_stored_field_is_named_not_quoted() {
+    let env = env();
+    let pending = pending(&env, &env.call());
+    let value = serde_json::to_value(&pending).unwrap();
+    let mac = value["mac"].as_str().unwrap().to_owned();
+    for field in ["call_id", "mac", "attempts_left", "expires_at", "used"] {
+        let mut damaged = value.clone();
+        damaged[field] = if field == "mac" || field == "call_id" {
+            serde_json::json!([mac.clone()])
+        } else {
+            mac.clone().into()
+        };
+        let err = serde_json::from_value::<PendingVerification>(damaged).unwrap_err();
+        let text = format!("{err} {err:?}");
+        assert!(text.contains(field), "{text}");
+        assert!(!text.contains(&mac), "{field}: {text}");
+    }
+}
+
 #[test]
 fn a_short_key_is_refused() {
     let err = VerificationKey::new([1u8; 31]).unwrap_err();
