@@ -43,6 +43,31 @@ impl std::fmt::Display for Bound {
 
 const TARGETS: &[Target] = &[
     Target {
+        key: "fleet.token_requests_per_lifetime_8x8",
+        bound: Bound::AtMost(1.0),
+        what: "fleet: token requests of 8 processes x 8 threads sharing Redis, one lifetime",
+    },
+    Target {
+        key: "fleet.guard_attempts_8_processes_bad_token_file",
+        bound: Bound::AtMost(1.0),
+        what: "fleet: EasyPay attempts of 8 processes started at once with a bad token, file guard",
+    },
+    Target {
+        key: "fleet.guard_attempts_8_processes_bad_token_redis",
+        bound: Bound::AtMost(1.0),
+        what: "fleet: EasyPay attempts of 8 processes started at once with a bad token, Redis guard",
+    },
+    Target {
+        key: "fleet.cached_bearer_redis_vs_memory_ratio",
+        bound: Bound::AtMost(1.5),
+        what: "fleet: cached bearer() with the Redis store plugged in vs the default store",
+    },
+    Target {
+        key: "fleet.callers_waiting_during_refresh",
+        bound: Bound::AtMost(0.0),
+        what: "fleet: calls over 100 ms during a refresh-ahead through a 2 s token endpoint, 16 x 200",
+    },
+    Target {
         key: "easypay.auth_requests_per_10k_calls",
         bound: Bound::AtMost(1.0),
         what: "easypay: authentications per 10,000 calls inside 25 h",
@@ -107,6 +132,36 @@ const TARGETS: &[Target] = &[
         bound: Bound::AtMost(1.20),
         what: "card-encryption (aws-lc backend) vs OpenSSL public-key op, RSA-4096",
     },
+    Target {
+        key: "faults.cells",
+        bound: Bound::AtLeast(400.0),
+        what: "fault matrix: cells run (entry points x faults x transports)",
+    },
+    Target {
+        key: "faults.panics",
+        bound: Bound::AtMost(0.0),
+        what: "fault matrix: cells that panicked",
+    },
+    Target {
+        key: "faults.leaks",
+        bound: Bound::AtMost(0.0),
+        what: "fault matrix: results showing a secret the client holds",
+    },
+    Target {
+        key: "faults.duplicate_paid_calls",
+        bound: Bound::AtMost(0.0),
+        what: "fault matrix: extra init-call requests that reached the sandbox",
+    },
+    Target {
+        key: "faults.guard_miscounts",
+        bound: Bound::AtMost(0.0),
+        what: "fault matrix: lockout guard counts differing from what may have reached EasyPay",
+    },
+    Target {
+        key: "faults.overruns",
+        bound: Bound::AtMost(0.0),
+        what: "fault matrix: cells that ran past their bound",
+    },
 ];
 
 pub(crate) fn run() -> Result {
@@ -115,6 +170,8 @@ pub(crate) fn run() -> Result {
     oauth(&mut figures)?;
     easypay(&mut figures)?;
     payroc(&mut figures)?;
+    fleet(&mut figures)?;
+    faults(&mut figures);
 
     let dir = root().join("target/bench");
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
@@ -176,6 +233,16 @@ fn run_bench(
     Ok(())
 }
 
+/// The fault matrix, in process: its `faults.*` counts.
+fn faults(figures: &mut Figures) {
+    println!("\n==> fault matrix");
+    let report = crate::faults::run_matrix();
+    crate::faults::print_report(&report);
+    for (key, value) in report.figures() {
+        figures.insert(key.to_owned(), value);
+    }
+}
+
 fn figure(figures: &Figures, key: &str) -> Result<f64> {
     figures
         .get(key)
@@ -201,6 +268,13 @@ fn payroc(figures: &mut Figures) -> Result {
         / figure(figures, "payroc.bare_ureq_session_call_us")?;
     figures.insert("payroc.session_vs_bare_ureq_ratio".into(), ratio);
     Ok(())
+}
+
+fn fleet(figures: &mut Figures) -> Result {
+    println!("==> payauth-redis: a fleet of processes sharing a real redis-server");
+    crate::redis::require_redis_server()?;
+    // Unpinned: it runs worker processes and a Redis server beside the bench binary.
+    run_bench(figures, "payauth-redis", "fleet", &[], false)
 }
 
 fn easypay(figures: &mut Figures) -> Result {

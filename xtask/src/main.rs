@@ -6,9 +6,11 @@
 mod advisories;
 mod bench;
 mod demo;
+mod faults;
 mod fuzz;
 mod msrv;
 mod process;
+mod redis;
 mod release;
 mod test;
 
@@ -23,6 +25,7 @@ commands:
   fuzz [SECONDS]
           every fuzz target in fuzz/ for SECONDS each (default 600), one at a time, one core
   bench   benchmarks against reference implementations; writes target/bench/report.{json,md}
+  faults  the fault matrix: every client entry point against every sandbox fault (also in bench)
   release [--execute] [<crate>...]
           gate, semver check, package and (with --execute) publish and tag each crate in
           dependency order; a dry run by default (see docs/RELEASING.md)
@@ -36,6 +39,7 @@ fn main() -> ExitCode {
         Some("test") => test::run(),
         Some("fuzz") => fuzz::run(&args[1..]),
         Some("bench") => bench::run(),
+        Some("faults") => faults::run(),
         Some("release") => release::run(&args[1..]),
         Some("msrv") => msrv::run(),
         Some("help" | "--help" | "-h") => {

@@ -18,6 +18,7 @@ pub(crate) fn run() -> Result {
     require_openssl()?;
     require_python_module("PyJWT", "import jwt, cryptography", PYJWT)?;
     require_python_module("authlib", "import authlib.oauth2.rfc6749", AUTHLIB)?;
+    crate::redis::require_redis_server()?;
     step("fmt --check", &mut cargo(["fmt", "--all", "--check"]))?;
     step(
         "clippy: all targets, all features, warnings denied",

@@ -185,6 +185,7 @@ impl KeyLoader {
 
     /// Checks the certificate's validity at `at` instead of the system time (tests, or checking
     /// that a new certificate will be valid at its switch-over date).
+    #[must_use]
     pub fn check_validity_at(mut self, at: SystemTime) -> Self {
         self.validity = Validity::At(at);
         self
@@ -192,12 +193,14 @@ impl KeyLoader {
 
     /// Accepts a certificate outside its validity period. The gateway may still refuse
     /// ciphertext made with a retired key; this is for tests and emergencies.
+    #[must_use]
     pub fn skip_validity_check(mut self) -> Self {
         self.validity = Validity::Skip;
         self
     }
 
     /// Chooses the backend; [`Error::BackendUnavailable`] at load time if it is not compiled in.
+    #[must_use]
     pub fn backend(mut self, backend: Backend) -> Self {
         self.backend = backend;
         self

@@ -3,8 +3,8 @@ use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use payauth_core::{
-    CredentialCell, Expiring, Http, HttpConfig, HttpRequest, SharedClock, SystemClock,
-    require_secure_url,
+    CacheKey, CredentialCell, DEFAULT_LEASE_TTL, Expiring, Http, HttpConfig, HttpRequest,
+    SharedCache, SharedClock, SharedStore, Stage, SystemClock, require_secure_url,
 };
 use secrecy::ExposeSecret as _;
 use serde::Serialize;
@@ -24,15 +24,17 @@ pub const SESSION_LIFETIME: Duration = Duration::from_secs(25 * 3600);
 /// Default margin: re-authenticate 10 minutes before the 25 hours are up.
 pub const DEFAULT_SESSION_MARGIN: Duration = Duration::from_secs(600);
 
-/// EasyPay's REST environments.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// EasyPay's REST environments. Reads from configuration as `test` (or `staging`, `uat`) and
+/// `production` (or `prod`): `"staging".parse()`, or serde.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize, serde::Serialize)]
+#[serde(from = "Stage", into = "Stage")]
 #[non_exhaustive]
 pub enum Environment {
+    /// EasyPay's staging API, `https://easypay5.com/APIcardProcRESTstaging/v1.0.0/` (seen in the
+    /// vendor's request collections).
+    Test,
     /// `https://easypay5.com/APIcardProcREST/v1.0.0/`.
     Production,
-    /// `https://easypay5.com/APIcardProcRESTstaging/v1.0.0/` (seen in the vendor's request
-    /// collections).
-    Staging,
 }
 
 impl Environment {
@@ -40,10 +42,12 @@ impl Environment {
     pub fn base_url(self) -> &'static str {
         match self {
             Environment::Production => "https://easypay5.com/APIcardProcREST/v1.0.0/",
-            Environment::Staging => "https://easypay5.com/APIcardProcRESTstaging/v1.0.0/",
+            Environment::Test => "https://easypay5.com/APIcardProcRESTstaging/v1.0.0/",
         }
     }
 }
+
+payauth_core::two_stage_environment!(Environment);
 
 /// An EasyPay REST client: one session key for every call and thread, re-authentication only when
 /// EasyPay says the session ended, and a lockout guard in front of every authentication.
@@ -59,7 +63,9 @@ struct Inner {
     credentials: Credentials,
     signer: Option<(HmacSecret, SignerId)>,
     guard: LockoutGuard,
-    cell: CredentialCell<SessionData, Error>,
+    cell: Arc<CredentialCell<SessionData, Error>>,
+    /// The fleet-wide layer behind the in-process cell, when a shared store is plugged in.
+    shared: Option<SharedCache>,
     clock: SharedClock,
 }
 
@@ -68,9 +74,12 @@ impl Client {
     pub fn builder(credentials: Credentials) -> ClientBuilder {
         ClientBuilder {
             credentials,
-            base: Environment::Production.base_url().to_owned(),
+            base: None,
             signer: None,
             guard: None,
+            shared_store: None,
+            egress_label: None,
+            lease_ttl: DEFAULT_LEASE_TTL,
             margin: DEFAULT_SESSION_MARGIN,
             clock: None,
             http: HttpConfig::new(concat!(
@@ -81,16 +90,17 @@ impl Client {
         }
     }
 
-    /// The current session, authenticating first if there is none (or it is about to expire).
-    /// Concurrent callers share one authentication.
+    /// The current session, authenticating first if there is none. Concurrent callers share one
+    /// authentication; inside the margin before the 25 hours are up the current session is
+    /// returned at once and a background thread authenticates. With a
+    /// [shared store](ClientBuilder::shared_store), one process of the fleet authenticates for all.
     ///
     /// # Errors
     /// [`Error::CredentialsRejected`] (new credentials needed), [`Error::Guarded`] (refused
     /// locally, nothing sent), [`Error::Vendor`], [`Error::Transport`], ... Authentication is never
     /// retried automatically.
     pub fn session(&self) -> Result<Session> {
-        let inner = &self.inner;
-        Ok(Session(inner.cell.get(|| inner.authenticate())?))
+        Ok(Session(self.inner.current()?))
     }
 
     /// Calls `operation` (`"CardSale/Manual"`, `"Query/Transaction"`, ...) with `body` and returns
@@ -118,15 +128,24 @@ impl Client {
         let url = format!("{}{operation}", self.inner.base);
         let mut retried = false;
         loop {
-            let session = self.inner.cell.get(|| self.inner.authenticate())?;
-            let request = HttpRequest::post(url.as_str())
+            let session = self.inner.current()?;
+            let mut request = HttpRequest::post(url.as_str())
                 .header("accept", "application/json")
-                .header("SessKey", self.inner.sess_key_header(&session))
+                .secret(session.key.expose_secret());
+            if let Some((secret, _)) = &self.inner.signer {
+                request = request.secret(secret.expose());
+            }
+            let request = request
+                .secret_header("SessKey", self.inner.sess_key_header(&session))
                 .body("application/json", body.to_vec());
             let response = self.inner.http.send(&request)?;
             match result_object(&response, true) {
                 Err(e) if e.is_session_invalid() && !retried => {
-                    self.inner.cell.invalidate(&session);
+                    if self.inner.cell.invalidate(&session)
+                        && let Some(shared) = &self.inner.shared
+                    {
+                        shared.invalidate(&*session);
+                    }
                     retried = true;
                 }
                 Err(e) => return Err(e),
@@ -158,6 +177,23 @@ impl Client {
 }
 
 impl Inner {
+    fn current(self: &Arc<Self>) -> Result<Arc<SessionData>> {
+        let inner = Arc::clone(self);
+        self.cell.get_ahead(move |ahead| inner.refresh(ahead))
+    }
+
+    /// A new session: through the shared store when there is one, else by authenticating.
+    fn refresh(&self, ahead: bool) -> Result<Expiring<SessionData>> {
+        let Some(shared) = &self.shared else {
+            return self.authenticate();
+        };
+        let fresh = shared.fetch(ahead, || self.authenticate())?;
+        Ok(Expiring {
+            value: fresh.value.with_expiry(fresh.expires_at),
+            expires_at: fresh.expires_at,
+        })
+    }
+
     fn authenticate(&self) -> Result<Expiring<SessionData>> {
         let attempt = self.guard.begin(&self.credentials)?;
         #[derive(Serialize)]
@@ -178,14 +214,24 @@ impl Inner {
         })?;
         let request = HttpRequest::post(format!("{}Authenticate", self.base))
             .header("accept", "application/json")
+            .secret(self.credentials.token.expose())
             .body("application/json", std::mem::take(&mut *body));
-        // Whatever goes wrong from here on leaves the attempt counted as a failure.
-        let response = self.http.send(&request)?;
+        // Counted before sending, so a crash mid-request still counts. It is taken back only when
+        // the request provably never left this process (refused, connect timeout, handshake);
+        // whatever else goes wrong leaves the attempt counted as a failure.
+        let response = match self.http.send(&request) {
+            Ok(response) => response,
+            Err(e) if !e.may_have_reached_server() => {
+                self.guard.not_sent(attempt)?;
+                return Err(Error::Transport(e));
+            }
+            Err(e) => return Err(Error::Transport(e)),
+        };
         let result = result_object(&response, false)?;
         if result.get("AuthSuccess").and_then(Value::as_bool) != Some(true) {
             self.guard.rejected(attempt)?;
             return Err(Error::CredentialsRejected {
-                message: resp_msg(&result),
+                message: response.server_text(&resp_msg(&result)),
             });
         }
         // EasyPay accepted the credentials and reset its count: so does the guard, before
@@ -247,6 +293,7 @@ impl fmt::Debug for Client {
             .field("secured_header", &self.inner.signer.is_some())
             .field("guard", &self.inner.guard)
             .field("session", &self.inner.cell)
+            .field("shared", &self.inner.shared)
             .finish_non_exhaustive()
     }
 }
@@ -254,33 +301,41 @@ impl fmt::Debug for Client {
 /// Settings for a [`Client`].
 pub struct ClientBuilder {
     credentials: Credentials,
-    base: String,
+    base: Option<String>,
     signer: Option<(HmacSecret, SignerId)>,
     guard: Option<LockoutGuard>,
+    shared_store: Option<Arc<dyn SharedStore>>,
+    egress_label: Option<String>,
+    lease_ttl: Duration,
     margin: Duration,
     clock: Option<SharedClock>,
     http: HttpConfig,
 }
 
 impl ClientBuilder {
-    /// Uses an EasyPay environment (default: production).
+    /// Uses an EasyPay environment. There is no default: an environment or a base URL must be
+    /// set, so test and production credentials cannot be mixed up.
+    #[must_use]
     pub fn environment(mut self, environment: Environment) -> Self {
-        self.base = environment.base_url().to_owned();
+        self.base = Some(environment.base_url().to_owned());
         self
     }
 
     /// Uses any base URL (a trailing slash is added when missing).
+    #[must_use]
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
-        self.base = url.into();
-        if !self.base.ends_with('/') {
-            self.base.push('/');
+        let mut base = url.into();
+        if !base.ends_with('/') {
+            base.push('/');
         }
+        self.base = Some(base);
         self
     }
 
     /// Sends the HMAC-secured `SessKey` header on every call (required for PCI merchants passing
     /// cardholder data), signed with `secret` for `id` (the user id, `ThisUser.ID`, or the device
     /// id).
+    #[must_use]
     pub fn secured_header(mut self, secret: HmacSecret, id: SignerId) -> Self {
         self.signer = Some((secret, id));
         self
@@ -288,36 +343,75 @@ impl ClientBuilder {
 
     /// The lockout guard; default [`LockoutGuard::process_wide`]. Use [`LockoutGuard::file`] for a
     /// service that a supervisor restarts, so a rejected token is remembered across restarts.
+    #[must_use]
     pub fn lockout_guard(mut self, guard: LockoutGuard) -> Self {
         self.guard = Some(guard);
         self
     }
 
+    /// Shares the session key with every process using the same store
+    /// (`payauth_redis::RedisStore`, say), base URL, account, token and
+    /// [egress label](Self::egress_label) (EasyPay binds a session to the caller's IP), and,
+    /// unless a [guard](Self::lockout_guard) is given, guards authentications with
+    /// [`LockoutGuard::shared`] on the same store. The in-process cache stays in front, so a call
+    /// with a cached session never touches the store. What is stored is the session (key,
+    /// merchants, user), sealed with ChaCha20-Poly1305 under a key derived from the token; the
+    /// token and the HMAC secret are never stored. When the store is unreachable, the session
+    /// cache fails open (authenticates locally, through the guard) and the shared guard fails
+    /// closed (refuses to authenticate, naming the store).
+    #[must_use]
+    pub fn shared_store(mut self, store: Arc<dyn SharedStore>) -> Self {
+        self.shared_store = Some(store);
+        self
+    }
+
+    /// A name for the IP address this process reaches EasyPay from (`"nat-eu-1"`); processes
+    /// behind one address share a session and a guard only when they use the same label.
+    /// Default `"default"`.
+    #[must_use]
+    pub fn egress_label(mut self, label: impl Into<String>) -> Self {
+        self.egress_label = Some(label.into());
+        self
+    }
+
+    /// How long the fleet's authentication lease lasts (a process that dies while
+    /// authenticating delays the others by at most this); default [`DEFAULT_LEASE_TTL`].
+    #[must_use]
+    pub fn shared_lease_ttl(mut self, ttl: Duration) -> Self {
+        self.lease_ttl = ttl;
+        self
+    }
+
     /// Re-authenticate this long before the 25 hours are up; default 10 minutes.
+    #[must_use]
     pub fn session_margin(mut self, margin: Duration) -> Self {
         self.margin = margin;
         self
     }
 
     /// Time allowed for each phase of an exchange; default 30 s.
+    #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.http = self.http.timeout(timeout);
         self
     }
 
     /// Time allowed to connect; default 10 s.
+    #[must_use]
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.http = self.http.connect_timeout(timeout);
         self
     }
 
     /// Trusts this root certificate (DER) instead of the public roots.
+    #[must_use]
     pub fn trust_root(mut self, der: impl Into<Vec<u8>>) -> Self {
         self.http = self.http.trust_root(der);
         self
     }
 
     /// The clock for session expiry and the secured header's epoch; default the system clock.
+    #[must_use]
     pub fn clock(mut self, clock: SharedClock) -> Self {
         self.clock = Some(clock);
         self
@@ -326,18 +420,42 @@ impl ClientBuilder {
     /// Builds the client. Nothing is sent until the first call.
     ///
     /// # Errors
+    /// [`Error::InvalidInput`] when neither an environment nor a base URL was set;
     /// [`Error::Transport`] for an insecure or malformed base URL.
     pub fn build(self) -> Result<Client> {
-        require_secure_url(&self.base)?;
+        let base = self.base.ok_or(Error::InvalidInput {
+            field: "environment",
+            rule: "set an environment or a base URL (there is no default, so test and production cannot be mixed up)",
+        })?;
+        require_secure_url(&base)?;
         let clock = self.clock.unwrap_or_else(SystemClock::shared);
+        let egress = self.egress_label.unwrap_or_else(|| "default".to_owned());
+        let guard = match (self.guard, &self.shared_store) {
+            (Some(guard), _) => guard,
+            (None, Some(store)) => {
+                LockoutGuard::shared(Arc::clone(store), &self.credentials.account, &egress)
+            }
+            (None, None) => LockoutGuard::process_wide(),
+        };
+        let shared = self.shared_store.map(|store| {
+            let token = self.credentials.token.expose().as_bytes();
+            let key = CacheKey::new("easypay")
+                .part("base_url", &base)
+                .part("account", self.credentials.account.as_str())
+                .part("egress", &egress)
+                .secret_part("token", token);
+            SharedCache::new(store, &key, token, self.margin, Arc::clone(&clock))
+                .with_lease_ttl(self.lease_ttl)
+        });
         Ok(Client {
             inner: Arc::new(Inner {
                 http: self.http.build(),
-                base: self.base,
+                base,
                 credentials: self.credentials,
                 signer: self.signer,
-                guard: self.guard.unwrap_or_else(LockoutGuard::process_wide),
-                cell: CredentialCell::new(Arc::clone(&clock), self.margin),
+                guard,
+                cell: Arc::new(CredentialCell::new(Arc::clone(&clock), self.margin)),
+                shared,
                 clock,
             }),
         })
@@ -350,5 +468,46 @@ impl fmt::Debug for ClientBuilder {
             .field("base", &self.base)
             .field("account", &self.credentials.account)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod environment_tests {
+    use super::Environment;
+
+    #[test]
+    fn environments_print_and_parse_as_in_every_crate() {
+        for environment in [Environment::Test, Environment::Production] {
+            assert_eq!(environment.to_string().parse(), Ok(environment));
+            let json = serde_json::to_string(&environment).unwrap();
+            assert_eq!(
+                serde_json::from_str::<Environment>(&json).unwrap(),
+                environment
+            );
+        }
+        assert_eq!(Environment::Test.to_string(), "test");
+        for alias in ["uat", "Staging", " TEST "] {
+            assert_eq!(alias.parse(), Ok(Environment::Test), "{alias}");
+        }
+        assert_eq!("prod".parse(), Ok(Environment::Production));
+        assert!("live".parse::<Environment>().is_err());
+        assert!(serde_json::from_str::<Environment>(r#""sandbox""#).is_err());
+    }
+
+    #[test]
+    fn a_client_is_never_built_for_an_environment_by_default() {
+        let credentials =
+            crate::Credentials::new("EP9116875", "0123456789abcdef0123456789abcdef").unwrap();
+        let err = super::Client::builder(credentials).build().unwrap_err();
+        assert!(
+            matches!(
+                err,
+                crate::Error::InvalidInput {
+                    field: "environment",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
     }
 }

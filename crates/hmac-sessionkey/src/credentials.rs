@@ -83,6 +83,11 @@ pub struct Credentials {
     pub(crate) token: Token,
 }
 
+/// The variable [`Credentials::from_env`] reads the account code from.
+pub const ACCOUNT_VAR: &str = "PAYAUTH_EASYPAY_ACCOUNT";
+/// The variable [`Credentials::from_env`] reads the token from.
+pub const TOKEN_VAR: &str = "PAYAUTH_EASYPAY_TOKEN";
+
 impl Credentials {
     /// Validates and pairs an account code and a token.
     ///
@@ -93,6 +98,23 @@ impl Credentials {
             account: AccountCode::new(account_code)?,
             token: Token::new(token)?,
         })
+    }
+
+    /// Reads `PAYAUTH_EASYPAY_ACCOUNT` (the `AcctCode`) and `PAYAUTH_EASYPAY_TOKEN`, the names
+    /// the `payauth` CLI reads, and validates them as [`new`](Self::new) does.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming the variable that is unset or empty, or the rule a value
+    /// breaks; never the value.
+    pub fn from_env() -> Result<Self> {
+        let read = |field| {
+            payauth_core::secret_from_env(field).ok_or(Error::InvalidInput {
+                field,
+                rule: "is not set",
+            })
+        };
+        let (account, token) = (read(ACCOUNT_VAR)?, read(TOKEN_VAR)?);
+        Credentials::new(account.trim(), token.trim())
     }
 
     /// The account code.

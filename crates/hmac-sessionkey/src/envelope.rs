@@ -52,9 +52,10 @@ pub(crate) fn result_object(
             .get("ErrMsg")
             .and_then(Value::as_str)
             .unwrap_or_default();
+        // Server text: scrubbed of what this request carried and bounded before it is kept.
         return Err(Error::Vendor {
             code,
-            message: VendorMessage::parse(message),
+            message: VendorMessage::parse(&response.server_text(message)),
         });
     }
     Ok(result)
@@ -62,8 +63,12 @@ pub(crate) fn result_object(
 
 /// Deserialises the checked result object into the caller's type.
 pub(crate) fn decode<R: DeserializeOwned>(result: Map<String, Value>) -> Result<R> {
+    // serde's message can quote a value from the body: keep only its category.
     serde_json::from_value(Value::Object(result)).map_err(|e| Error::InvalidResponse {
-        reason: format!("the result does not match the expected type: {e}"),
+        reason: format!(
+            "the result does not match the expected type ({:?} error)",
+            e.classify()
+        ),
     })
 }
 

@@ -123,6 +123,7 @@ impl fmt::Display for GuardRefusal {
 
 /// An `ErrMsg`, split when it has EasyPay's `ERROR:<code>:<severity>:<text>` form.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct VendorMessage {
     /// The code inside the message, when it has one.
     pub code: Option<i64>,
@@ -204,6 +205,9 @@ mod chain_tests {
         let err = Error::from(TransportError::new(TransportKind::Connect, "refused"));
         let chain = ErrorChain(&err);
         assert!(!chain.repeats_a_cause(), "{chain}");
-        assert_eq!(chain.to_string(), "transport: connection failed: refused");
+        assert_eq!(
+            chain.to_string(),
+            "transport: connection failed: refused (nothing was sent)"
+        );
     }
 }

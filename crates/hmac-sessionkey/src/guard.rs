@@ -7,12 +7,15 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hmac::{Hmac, Mac as _};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use crate::credentials::Credentials;
+use payauth_core::{CacheKey, SharedStore};
+
+use crate::credentials::{AccountCode, Credentials};
 use crate::error::{Error, GuardRefusal, Result};
 
 /// Default cap on consecutive non-successful authentications: half of EasyPay's six, leaving
@@ -22,6 +25,9 @@ pub const DEFAULT_FAILURE_CAP: u32 = 3;
 pub const MAX_FAILURE_CAP: u32 = 5;
 /// How many rejected fingerprints are remembered.
 const REJECTED_REMEMBERED: usize = 32;
+/// Default time an authentication in flight holds back the others: longer than an
+/// authentication can take, and how long a process killed mid-authentication delays the rest.
+pub const DEFAULT_IN_FLIGHT_TTL: Duration = Duration::from_secs(45);
 
 /// The version of the stored form this release writes and reads.
 pub const GUARD_STATE_VERSION: u32 = 1;
@@ -44,6 +50,17 @@ pub struct GuardState {
     consecutive_failures: u32,
     /// HMAC-SHA256 fingerprints (keyed with `salt`) of credentials EasyPay rejected, newest last.
     rejected: Vec<String>,
+    /// The authentication in flight, if any: while it lasts, other processes wait for its
+    /// outcome instead of sending their own.
+    in_flight: Option<InFlight>,
+}
+
+/// An authentication in flight: a random owner id and when the hold ends by itself (wall-clock
+/// milliseconds since the Unix epoch), should its process die.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+struct InFlight {
+    owner: String,
+    until_ms: u64,
 }
 
 /// The stored form, as written.
@@ -53,6 +70,8 @@ struct StoredState {
     salt: String,
     consecutive_failures: u32,
     rejected: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    in_flight: Option<InFlight>,
 }
 
 impl From<GuardState> for StoredState {
@@ -62,6 +81,7 @@ impl From<GuardState> for StoredState {
             salt: state.salt,
             consecutive_failures: state.consecutive_failures,
             rejected: state.rejected,
+            in_flight: state.in_flight,
         }
     }
 }
@@ -79,6 +99,8 @@ impl fmt::Display for InvalidGuardState {
 impl std::error::Error for InvalidGuardState {}
 
 const FIELDS: [&str; 4] = ["version", "salt", "consecutive_failures", "rejected"];
+/// Present only while an authentication is in flight.
+const OPTIONAL_FIELDS: [&str; 1] = ["in_flight"];
 const HEX_KEY_CHARS: usize = 64;
 
 impl TryFrom<serde_json::Value> for GuardState {
@@ -90,9 +112,12 @@ impl TryFrom<serde_json::Value> for GuardState {
         let Value::Object(object) = value else {
             return invalid("not a JSON object");
         };
-        if object.keys().any(|key| !FIELDS.contains(&key.as_str())) {
+        if object
+            .keys()
+            .any(|key| !FIELDS.contains(&key.as_str()) && !OPTIONAL_FIELDS.contains(&key.as_str()))
+        {
             return invalid(
-                "an unknown field (a guard state has exactly version, salt, consecutive_failures and rejected)",
+                "an unknown field (a guard state has exactly version, salt, consecutive_failures and rejected, and in_flight while an authentication is in flight)",
             );
         }
         if let Some(missing) = FIELDS.iter().find(|field| !object.contains_key(**field)) {
@@ -143,10 +168,32 @@ impl TryFrom<serde_json::Value> for GuardState {
             }
             _ => return invalid("salt is not 64 lowercase hex digits"),
         };
+        let in_flight = match object.get("in_flight") {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(hold)) => {
+                let owner = hold.get("owner").and_then(Value::as_str);
+                let until_ms = hold.get("until_ms").and_then(Value::as_u64);
+                match (owner, until_ms) {
+                    (Some(owner), Some(until_ms)) if hold.len() == 2 && owner.len() <= 64 => {
+                        Some(InFlight {
+                            owner: owner.to_owned(),
+                            until_ms,
+                        })
+                    }
+                    _ => {
+                        return invalid(
+                            "in_flight is not exactly an owner (at most 64 characters) and until_ms",
+                        );
+                    }
+                }
+            }
+            Some(_) => return invalid("in_flight is not an object"),
+        };
         Ok(GuardState {
             salt,
             consecutive_failures,
             rejected,
+            in_flight,
         })
     }
 }
@@ -188,6 +235,18 @@ impl GuardState {
         // Serialising strings and integers into memory cannot fail.
         serde_json::to_vec(&stored).unwrap_or_default()
     }
+    /// Whether an authentication is in flight (and not past its hold).
+    pub fn authentication_in_flight(&self) -> bool {
+        self.in_flight
+            .as_ref()
+            .is_some_and(|f| f.until_ms > now_ms())
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 impl fmt::Debug for GuardState {
@@ -196,6 +255,7 @@ impl fmt::Debug for GuardState {
         f.debug_struct("GuardState")
             .field("consecutive_failures", &self.consecutive_failures)
             .field("rejected_credentials", &self.rejected.len())
+            .field("in_flight", &self.in_flight.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -466,21 +526,92 @@ fn sync_folder(_path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// A store in a [`SharedStore`] (`payauth_redis::RedisStore`), per EasyPay account and egress IP:
+/// every process and host behind that IP shares one failure count, one list of rejected
+/// credentials and one authentication in flight. Unreachable, it fails closed: the guard refuses
+/// to authenticate with an error naming the store.
+#[derive(Debug, Clone)]
+pub struct SharedGuardStore {
+    store: Arc<dyn SharedStore>,
+    key: String,
+}
+
+impl SharedGuardStore {
+    /// The guard record for `account` behind the egress IP called `egress_label` (any name you
+    /// give the address your fleet reaches EasyPay from; EasyPay counts failures per IP).
+    pub fn new(store: Arc<dyn SharedStore>, account: &str, egress_label: &str) -> Self {
+        let key = CacheKey::new("easypay-guard")
+            .part("account", account)
+            .part("egress", egress_label)
+            .finish();
+        SharedGuardStore { store, key }
+    }
+}
+
+impl GuardStore for SharedGuardStore {
+    fn update(&self, change: &mut dyn FnMut(&mut GuardState)) -> std::result::Result<(), String> {
+        let mut unreadable = false;
+        self.store
+            .update_record(&self.key, &mut |current| {
+                let mut state = match current {
+                    None => GuardState::default(),
+                    Some(bytes) => match serde_json::from_slice(bytes) {
+                        Ok(state) => state,
+                        Err(_) => {
+                            unreadable = true;
+                            return None;
+                        }
+                    },
+                };
+                unreadable = false;
+                change(&mut state);
+                serde_json::to_vec(&state).ok()
+            })
+            .map_err(|e| e.to_string())?;
+        if unreadable {
+            return Err(format!(
+                "{:?}: the guard record {} is unreadable; check with EasyPay that the IP is not locked before deleting it",
+                self.store, self.key
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Refuses authentications that could lock the merchant out. See the crate documentation.
 #[derive(Debug, Clone)]
 pub struct LockoutGuard {
     store: Arc<dyn GuardStore>,
     cap: u32,
+    in_flight_ttl: Duration,
 }
 
-/// An authentication the guard let through.
+/// An authentication the guard let through. Dropped without an outcome (a timeout, an
+/// unreadable answer), it stays counted as a failure but stops holding back the others.
 pub(crate) struct Attempt {
     fingerprint: String,
+    owner: String,
+    store: Arc<dyn GuardStore>,
+}
+
+impl Drop for Attempt {
+    fn drop(&mut self) {
+        let owner = self.owner.clone();
+        // A store failure here is harmless: the hold ends with its time to live.
+        let _ = self.store.update(&mut |state| end_flight(state, &owner));
+    }
+}
+
+fn end_flight(state: &mut GuardState, owner: &str) {
+    if state.in_flight.as_ref().is_some_and(|f| f.owner == owner) {
+        state.in_flight = None;
+    }
 }
 
 enum Decision {
     Proceed(String),
     Refuse(GuardRefusal),
+    Wait,
 }
 
 impl LockoutGuard {
@@ -495,7 +626,29 @@ impl LockoutGuard {
                 rule: "must be 1 to 5: EasyPay locks the IP at six",
             });
         }
-        Ok(LockoutGuard { store, cap })
+        Ok(LockoutGuard {
+            store,
+            cap,
+            in_flight_ttl: DEFAULT_IN_FLIGHT_TTL,
+        })
+    }
+
+    /// A guard over a [`SharedGuardStore`] (`payauth_redis::RedisStore`, say) for `account`
+    /// behind the egress IP called `egress_label`, cap 3: one guard for the whole fleet.
+    pub fn shared(store: Arc<dyn SharedStore>, account: &AccountCode, egress_label: &str) -> Self {
+        LockoutGuard {
+            store: Arc::new(SharedGuardStore::new(store, account.as_str(), egress_label)),
+            cap: DEFAULT_FAILURE_CAP,
+            in_flight_ttl: DEFAULT_IN_FLIGHT_TTL,
+        }
+    }
+
+    /// How long an authentication in flight holds back the others at most (if its process
+    /// dies); default [`DEFAULT_IN_FLIGHT_TTL`]. Make it longer than an authentication can take.
+    #[must_use]
+    pub fn in_flight_ttl(mut self, ttl: Duration) -> Self {
+        self.in_flight_ttl = ttl;
+        self
     }
 
     /// The default: the process-wide memory store, cap 3.
@@ -503,6 +656,7 @@ impl LockoutGuard {
         LockoutGuard {
             store: MemoryGuardStore::process_wide(),
             cap: DEFAULT_FAILURE_CAP,
+            in_flight_ttl: DEFAULT_IN_FLIGHT_TTL,
         }
     }
 
@@ -511,6 +665,7 @@ impl LockoutGuard {
         LockoutGuard {
             store: Arc::new(FileGuardStore::new(path)),
             cap: DEFAULT_FAILURE_CAP,
+            in_flight_ttl: DEFAULT_IN_FLIGHT_TTL,
         }
     }
 
@@ -533,39 +688,82 @@ impl LockoutGuard {
         self.update(&mut |state| {
             state.consecutive_failures = 0;
             state.rejected.clear();
+            state.in_flight = None;
         })
     }
 
     /// Decides whether `credentials` may be sent, and if so counts the attempt as a failure until
-    /// it is known to have succeeded, so that a crash in between still counts.
+    /// it is known to have succeeded, so that a crash in between still counts. While another
+    /// authentication is in flight (in this process or, with a shared store, any other), waits
+    /// for its outcome first: a rejected token is then refused without being sent again.
     pub(crate) fn begin(&self, credentials: &Credentials) -> Result<Attempt> {
         let cap = self.cap;
-        let mut decision = Decision::Refuse(GuardRefusal::TooManyFailures { failures: cap });
-        self.update(&mut |state| {
-            if state.salt.is_empty() {
-                state.salt = new_salt();
+        let owner = payauth_core::random_owner();
+        let hold_ms = u64::try_from(self.in_flight_ttl.as_millis()).unwrap_or(u64::MAX);
+        // Bounded: a hold ends by itself after its time to live.
+        let deadline = Instant::now() + self.in_flight_ttl * 2 + Duration::from_secs(1);
+        loop {
+            let mut decision = Decision::Refuse(GuardRefusal::TooManyFailures { failures: cap });
+            self.update(&mut |state| {
+                if state.salt.is_empty() {
+                    state.salt = new_salt();
+                }
+                let fingerprint = fingerprint(&state.salt, credentials);
+                let now = now_ms();
+                decision = if state.rejected.contains(&fingerprint) {
+                    Decision::Refuse(GuardRefusal::RejectedCredentials)
+                } else if state.consecutive_failures >= cap {
+                    Decision::Refuse(GuardRefusal::TooManyFailures {
+                        failures: state.consecutive_failures,
+                    })
+                } else if state.in_flight.as_ref().is_some_and(|f| f.until_ms > now) {
+                    Decision::Wait
+                } else {
+                    state.consecutive_failures += 1;
+                    state.in_flight = Some(InFlight {
+                        owner: owner.clone(),
+                        until_ms: now.saturating_add(hold_ms),
+                    });
+                    Decision::Proceed(fingerprint)
+                };
+            })?;
+            match decision {
+                Decision::Proceed(fingerprint) => {
+                    return Ok(Attempt {
+                        fingerprint,
+                        owner,
+                        store: Arc::clone(&self.store),
+                    });
+                }
+                Decision::Refuse(refusal) => return Err(Error::Guarded(refusal)),
+                Decision::Wait if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20 + u64::from(jitter_ms())));
+                }
+                Decision::Wait => {
+                    return Err(Error::GuardStore(
+                        "an authentication in flight never ended; refusing to send another"
+                            .to_owned(),
+                    ));
+                }
             }
-            let fingerprint = fingerprint(&state.salt, credentials);
-            decision = if state.rejected.contains(&fingerprint) {
-                Decision::Refuse(GuardRefusal::RejectedCredentials)
-            } else if state.consecutive_failures >= cap {
-                Decision::Refuse(GuardRefusal::TooManyFailures {
-                    failures: state.consecutive_failures,
-                })
-            } else {
-                state.consecutive_failures += 1;
-                Decision::Proceed(fingerprint)
-            };
-        })?;
-        match decision {
-            Decision::Proceed(fingerprint) => Ok(Attempt { fingerprint }),
-            Decision::Refuse(refusal) => Err(Error::Guarded(refusal)),
         }
     }
 
     /// EasyPay accepted the credentials: its count for this IP is back to zero.
-    pub(crate) fn succeeded(&self, _attempt: Attempt) -> Result<()> {
-        self.update(&mut |state| state.consecutive_failures = 0)
+    pub(crate) fn succeeded(&self, attempt: Attempt) -> Result<()> {
+        self.update(&mut |state| {
+            state.consecutive_failures = 0;
+            end_flight(state, &attempt.owner);
+        })
+    }
+
+    /// The attempt failed before its first byte was written (connection refused, connect
+    /// timeout, TLS handshake): EasyPay cannot have counted it, so neither does the guard.
+    pub(crate) fn not_sent(&self, attempt: Attempt) -> Result<()> {
+        self.update(&mut |state| {
+            state.consecutive_failures = state.consecutive_failures.saturating_sub(1);
+            end_flight(state, &attempt.owner);
+        })
     }
 
     /// EasyPay rejected the credentials: never send them again.
@@ -576,12 +774,19 @@ impl LockoutGuard {
             }
             let excess = state.rejected.len().saturating_sub(REJECTED_REMEMBERED);
             state.rejected.drain(..excess);
+            end_flight(state, &attempt.owner);
         })
     }
 
     fn update(&self, change: &mut dyn FnMut(&mut GuardState)) -> Result<()> {
         self.store.update(change).map_err(Error::GuardStore)
     }
+}
+
+fn jitter_ms() -> u8 {
+    let mut byte = [0u8; 1];
+    let _ = getrandom::getrandom(&mut byte);
+    byte[0] % 64
 }
 
 fn new_salt() -> String {
@@ -660,6 +865,54 @@ mod tests {
     }
 
     #[test]
+    fn others_wait_for_the_authentication_in_flight_and_learn_its_outcome() {
+        let guard = guard();
+        let first = guard.begin(&credentials(BAD)).unwrap();
+        assert!(guard.state().unwrap().authentication_in_flight());
+        std::thread::scope(|s| {
+            let waiter = s.spawn(|| guard.begin(&credentials(BAD)).map(drop));
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            assert!(!waiter.is_finished(), "must wait for the attempt in flight");
+            guard.rejected(first).unwrap();
+            assert!(matches!(
+                waiter.join().unwrap(),
+                Err(Error::Guarded(GuardRefusal::RejectedCredentials))
+            ));
+        });
+        assert!(!guard.state().unwrap().authentication_in_flight());
+        assert_eq!(
+            guard.state().unwrap().consecutive_failures(),
+            1,
+            "one attempt sent"
+        );
+    }
+
+    #[test]
+    fn a_dead_holder_delays_the_others_by_at_most_the_hold() {
+        let guard = guard().in_flight_ttl(std::time::Duration::from_millis(300));
+        let crashed = guard.begin(&credentials(GOOD)).unwrap();
+        // A process killed mid-authentication: no outcome, no drop.
+        std::mem::forget(crashed);
+        let started = std::time::Instant::now();
+        let next = guard.begin(&credentials(GOOD)).unwrap();
+        assert!(started.elapsed() >= std::time::Duration::from_millis(250));
+        guard.succeeded(next).unwrap();
+        assert_eq!(guard.state().unwrap().consecutive_failures(), 0);
+    }
+
+    #[test]
+    fn attempts_that_were_not_sent_are_taken_back() {
+        let guard = guard();
+        for _ in 0..10 {
+            let attempt = guard.begin(&credentials(GOOD)).unwrap();
+            guard.not_sent(attempt).unwrap();
+        }
+        assert_eq!(guard.state().unwrap().consecutive_failures(), 0);
+        guard.begin(&credentials(GOOD)).unwrap();
+        assert_eq!(guard.state().unwrap().consecutive_failures(), 1);
+    }
+
+    #[test]
     fn cap_must_stay_below_six() {
         let store: Arc<dyn GuardStore> = Arc::new(MemoryGuardStore::new());
         assert!(LockoutGuard::new(Arc::clone(&store), 0).is_err());
@@ -684,7 +937,24 @@ mod tests {
             rejected: (0..n.min(REJECTED_REMEMBERED as u32))
                 .map(|i| format!("{:064x}", u128::from(n) * 64 + u128::from(i)))
                 .collect(),
+            in_flight: None,
         }
+    }
+
+    #[test]
+    fn an_authentication_in_flight_is_stored_and_read_back() {
+        let mut held = state(2);
+        held.in_flight = Some(InFlight {
+            owner: "0123456789abcdef0123456789abcdef".to_owned(),
+            until_ms: 1_767_225_600_000,
+        });
+        let json = held.to_json();
+        assert!(String::from_utf8_lossy(&json).contains("\"in_flight\""));
+        assert_eq!(GuardState::from_json(&json).unwrap(), held);
+        // Absent when nothing is in flight, so a file without a hold reads as before.
+        assert!(!String::from_utf8_lossy(&state(2).to_json()).contains("in_flight"));
+        let bad = br#"{"version":1,"salt":"","consecutive_failures":0,"rejected":[],"in_flight":{"owner":"x"}}"#;
+        assert!(GuardState::from_json(bad).is_err());
     }
 
     #[test]

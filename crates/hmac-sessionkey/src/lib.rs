@@ -14,15 +14,19 @@ mod secured;
 mod session;
 
 pub use client::{Client, ClientBuilder, DEFAULT_SESSION_MARGIN, Environment, SESSION_LIFETIME};
-pub use credentials::{AccountCode, Credentials, HmacSecret, SignerId, Token};
+pub use credentials::{
+    ACCOUNT_VAR, AccountCode, Credentials, HmacSecret, SignerId, TOKEN_VAR, Token,
+};
 pub use envelope::{format_ms_json_date, ms_json_date, parse_ms_json_date};
 pub use error::{Error, GuardRefusal, Result, VendorMessage};
 pub use guard::{
-    DEFAULT_FAILURE_CAP, FileGuardStore, GUARD_STATE_VERSION, GuardState, GuardStore,
-    InvalidGuardState, LockoutGuard, MAX_FAILURE_CAP, MemoryGuardStore,
+    DEFAULT_FAILURE_CAP, DEFAULT_IN_FLIGHT_TTL, FileGuardStore, GUARD_STATE_VERSION, GuardState,
+    GuardStore, InvalidGuardState, LockoutGuard, MAX_FAILURE_CAP, MemoryGuardStore,
+    SharedGuardStore,
 };
 pub use payauth_core::{
-    Clock, ManualClock, SharedClock, SystemClock, TransportError, TransportKind,
+    Clock, ManualClock, MemoryStore, SharedClock, SharedStore, SystemClock, TransportError,
+    TransportKind,
 };
 pub use requests::{
     AccountHolder, Address, Amounts, CardSaleManual, CardSaleResult, ManualCard, PurchaseItems,

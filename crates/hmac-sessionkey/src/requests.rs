@@ -35,11 +35,33 @@ pub(crate) fn to_json_wiped<T: Serialize + ?Sized>(
 
 /// The card of a manual sale. The account number must already be encrypted (for example by the
 /// `card-encryption` crate): this crate never sees a plain card number. `Debug` hides the CVV.
+///
+/// With the `card-encryption` feature, a [`card_encryption::CardInfo`] converts into it
+/// (`CardSaleManual::new(card_info, ..)`), keeping that crate's validation and its wiping of the
+/// CVV.
 pub struct ManualCard {
-    account_number: String,
-    exp_month: u8,
-    exp_year: u16,
-    csv: SecretString,
+    data: CardData,
+}
+
+enum CardData {
+    Parts {
+        account_number: String,
+        exp_month: u8,
+        exp_year: u16,
+        csv: SecretString,
+    },
+    #[cfg(feature = "card-encryption")]
+    Encrypted(card_encryption::CardInfo),
+}
+
+#[cfg(feature = "card-encryption")]
+#[cfg_attr(docsrs, doc(cfg(feature = "card-encryption")))]
+impl From<card_encryption::CardInfo> for ManualCard {
+    fn from(card: card_encryption::CardInfo) -> Self {
+        ManualCard {
+            data: CardData::Encrypted(card),
+        }
+    }
 }
 
 impl ManualCard {
@@ -81,39 +103,64 @@ impl ManualCard {
             });
         }
         Ok(ManualCard {
-            account_number,
-            exp_month,
-            exp_year,
-            csv: SecretString::from(cvv.to_owned()),
+            data: CardData::Parts {
+                account_number,
+                exp_month,
+                exp_year,
+                csv: SecretString::from(cvv.to_owned()),
+            },
         })
     }
 }
 
 impl Serialize for ManualCard {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut card = s.serialize_struct("ccCardInfo", 4)?;
-        card.serialize_field("AccountNumber", &self.account_number)?;
-        card.serialize_field("ExpMonth", &self.exp_month)?;
-        card.serialize_field("ExpYear", &self.exp_year)?;
-        card.serialize_field("CSV", self.csv.expose_secret())?;
-        card.end()
+        match &self.data {
+            CardData::Parts {
+                account_number,
+                exp_month,
+                exp_year,
+                csv,
+            } => {
+                let mut card = s.serialize_struct("ccCardInfo", 4)?;
+                card.serialize_field("AccountNumber", account_number)?;
+                card.serialize_field("ExpMonth", exp_month)?;
+                card.serialize_field("ExpYear", exp_year)?;
+                card.serialize_field("CSV", csv.expose_secret())?;
+                card.end()
+            }
+            // The same four members under the same names: card-encryption writes EasyPay's.
+            #[cfg(feature = "card-encryption")]
+            CardData::Encrypted(card) => card.serialize(s),
+        }
     }
 }
 
 impl fmt::Debug for ManualCard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ManualCard")
-            .field("account_number_len", &self.account_number.len())
-            .field("exp_month", &self.exp_month)
-            .field("exp_year", &self.exp_year)
-            .field("csv", &"[redacted]")
-            .finish()
+        match &self.data {
+            CardData::Parts {
+                account_number,
+                exp_month,
+                exp_year,
+                ..
+            } => f
+                .debug_struct("ManualCard")
+                .field("account_number_len", &account_number.len())
+                .field("exp_month", exp_month)
+                .field("exp_year", exp_year)
+                .field("csv", &"[redacted]")
+                .finish(),
+            #[cfg(feature = "card-encryption")]
+            CardData::Encrypted(card) => f.debug_tuple("ManualCard").field(card).finish(),
+        }
     }
 }
 
 /// A billing address (sent as `BillIngAdress`, EasyPay's spelling).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[allow(missing_docs)]
+#[non_exhaustive]
 pub struct Address {
     #[serde(rename = "Address1")]
     pub address1: String,
@@ -133,6 +180,7 @@ pub struct Address {
 /// examples do.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[allow(missing_docs)]
+#[non_exhaustive]
 pub struct AccountHolder {
     #[serde(rename = "Firstname")]
     pub first_name: String,
@@ -155,6 +203,7 @@ pub struct AccountHolder {
 /// Amounts in cents, sent as decimal dollars.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[allow(missing_docs)]
+#[non_exhaustive]
 pub struct Amounts {
     pub total_cents: u64,
     pub sales_tax_cents: u64,
@@ -199,6 +248,7 @@ impl Serialize for Amounts {
 /// What was bought (`PurchItems`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[allow(missing_docs)]
+#[non_exhaustive]
 pub struct PurchaseItems {
     #[serde(rename = "ServiceDescrip")]
     pub service_description: String,
@@ -223,10 +273,11 @@ pub struct CardSaleManual {
 }
 
 impl CardSaleManual {
-    /// A sale of `amounts` on `card` for merchant `merchant_id` (a `Merchant::id`).
-    pub fn new(card: ManualCard, amounts: Amounts, merchant_id: i64) -> Self {
+    /// A sale of `amounts` on `card` for merchant `merchant_id` (a `Merchant::id`). `card` is a
+    /// [`ManualCard`], or with the `card-encryption` feature a `card_encryption::CardInfo`.
+    pub fn new(card: impl Into<ManualCard>, amounts: Amounts, merchant_id: i64) -> Self {
         CardSaleManual {
-            card,
+            card: card.into(),
             holder: AccountHolder::default(),
             end_customer: None,
             amounts,
@@ -236,18 +287,21 @@ impl CardSaleManual {
     }
 
     /// The card holder (`AcctHolder`).
+    #[must_use]
     pub fn account_holder(mut self, holder: AccountHolder) -> Self {
         self.holder = holder;
         self
     }
 
     /// The end customer, when not the card holder (sent as `{}` otherwise).
+    #[must_use]
     pub fn end_customer(mut self, customer: AccountHolder) -> Self {
         self.end_customer = Some(customer);
         self
     }
 
     /// The purchase description and references.
+    #[must_use]
     pub fn items(mut self, items: PurchaseItems) -> Self {
         self.items = items;
         self
@@ -274,7 +328,7 @@ impl Serialize for CardSaleManual {
 }
 
 /// `CreditCardSale_ManualResult`. A decline is `approved == false` on a successful call.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[non_exhaustive]
 pub struct CardSaleResult {
     /// `TxApproved`.
@@ -309,7 +363,7 @@ pub struct CardSaleResult {
 }
 
 /// `Transaction_VoidResult`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[non_exhaustive]
 pub struct VoidResult {
     /// `TxApproved`.

@@ -20,6 +20,9 @@ pub(crate) struct SessionData {
     merchants: Vec<Merchant>,
     user: Option<User>,
     pub(crate) expires_at: SystemTime,
+    /// `SessKey`, `MerchantList` and `ThisUser` as EasyPay sent them: what a shared store holds
+    /// (sealed), so another process rebuilds the same session.
+    wire: SecretString,
 }
 
 impl Session {
@@ -76,12 +79,38 @@ impl SessionData {
         let user = result
             .get("ThisUser")
             .and_then(|u| serde_json::from_value(u.clone()).ok());
+        let wire = serde_json::json!({
+            "SessKey": key,
+            "MerchantList": result.get("MerchantList"),
+            "ThisUser": result.get("ThisUser"),
+        });
         Ok(SessionData {
+            wire: SecretString::from(wire.to_string()),
             key: SecretString::from(key.to_owned()),
             merchants,
             user,
             expires_at,
         })
+    }
+}
+
+impl SessionData {
+    /// The same session with the expiry a shared store gave it (its time to live there).
+    pub(crate) fn with_expiry(mut self, expires_at: SystemTime) -> Self {
+        self.expires_at = expires_at;
+        self
+    }
+}
+
+impl payauth_core::SharedValue for SessionData {
+    fn to_bytes(&self) -> zeroize::Zeroizing<Vec<u8>> {
+        use secrecy::ExposeSecret as _;
+        zeroize::Zeroizing::new(self.wire.expose_secret().as_bytes().to_vec())
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let result: Map<String, Value> = serde_json::from_slice(bytes).ok()?;
+        SessionData::from_result(&result, SystemTime::UNIX_EPOCH).ok()
     }
 }
 

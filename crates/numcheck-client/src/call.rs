@@ -1,6 +1,6 @@
 use std::fmt;
 
-use payauth_core::{EXCERPT_CHARS, HttpResponse};
+use payauth_core::HttpResponse;
 use serde_json::{Map, Value};
 
 use crate::error::Error;
@@ -125,7 +125,7 @@ fn members(response: &HttpResponse) -> Result<Map<String, Value>, Error> {
             message: object
                 .get("message")
                 .and_then(Value::as_str)
-                .map(|m| m.chars().take(EXCERPT_CHARS).collect()),
+                .map(|m| response.server_text(m)),
         });
     }
     if !response.is_success() {
@@ -229,6 +229,7 @@ fn digits(value: Option<&Value>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use payauth_core::EXCERPT_CHARS;
 
     fn response(status: u16, body: &str) -> HttpResponse {
         HttpResponse::from_parts(status, vec![], body.into())
@@ -351,7 +352,9 @@ mod tests {
             &format!(r#"{{"success": false, "errorCode": 5, "message": "{long}"}}"#),
         ))
         .unwrap_err();
-        assert!(matches!(&err, Error::Api { message: Some(m), .. } if m.len() == EXCERPT_CHARS));
+        assert!(
+            matches!(&err, Error::Api { message: Some(m), .. } if m.chars().count() == EXCERPT_CHARS + 1)
+        );
     }
 
     #[test]

@@ -3,16 +3,77 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use payauth_core::{
-    Http, HttpConfig, HttpRequest, HttpResponse, Idempotency, RetryPolicy, SharedClock,
-    SystemClock, TransportError, require_secure_url, status_verdict, transport_verdict,
+    Attempts, Http, HttpConfig, HttpRequest, HttpResponse, Idempotency, RetryPolicy, SharedClock,
+    Stage, SystemClock, TransportError, Verdict, require_secure_url, status_verdict,
+    transport_verdict,
 };
 
 use crate::call::{Call, CallStatus, failure, parse_call, parse_status, valid_call_id};
 use crate::error::{Error, Result};
 use crate::input::{Description, Phone, ServiceSecret};
 
-/// NumCheck's API base URL.
+/// NumCheck's API base URL, [`Environment::Production`]'s.
 pub const DEFAULT_BASE_URL: &str = "https://api.numcheckapi.com";
+
+/// NumCheck's environments: production only (tests use `payauth-sandbox`). Named and read like
+/// the other crates' environments (`production` or `prod`; serde too), and required like them:
+/// a client is built for an environment or a base URL, never by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize, serde::Serialize)]
+#[serde(try_from = "Stage", into = "Stage")]
+#[non_exhaustive]
+pub enum Environment {
+    /// `https://api.numcheckapi.com`, every call paid.
+    Production,
+}
+
+impl Environment {
+    /// The API base URL, without a trailing slash.
+    pub fn base_url(self) -> &'static str {
+        match self {
+            Environment::Production => DEFAULT_BASE_URL,
+        }
+    }
+}
+
+impl TryFrom<Stage> for Environment {
+    type Error = Error;
+
+    fn try_from(stage: Stage) -> Result<Self> {
+        match stage {
+            Stage::Production => Ok(Environment::Production),
+            Stage::Test => Err(Error::InvalidInput {
+                field: "environment",
+                rule: "NumCheck has no test environment: use payauth-sandbox for tests",
+            }),
+        }
+    }
+}
+
+impl From<Environment> for Stage {
+    fn from(environment: Environment) -> Self {
+        match environment {
+            Environment::Production => Stage::Production,
+        }
+    }
+}
+
+impl fmt::Display for Environment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Stage::from(*self).fmt(f)
+    }
+}
+
+impl std::str::FromStr for Environment {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self> {
+        let stage = text.parse::<Stage>().map_err(|_| Error::InvalidInput {
+            field: "environment",
+            rule: "must be production (or prod)",
+        })?;
+        Environment::try_from(stage)
+    }
+}
 /// The language segment of NumCheck's URLs (`/ru/init-call`).
 pub const DEFAULT_LANGUAGE: &str = "ru";
 /// The first pause between two `get-call-info` polls; each next one doubles.
@@ -43,7 +104,7 @@ impl Client {
     pub fn builder(secret: ServiceSecret) -> ClientBuilder {
         ClientBuilder {
             secret,
-            base_url: DEFAULT_BASE_URL.to_owned(),
+            base_url: None,
             language: DEFAULT_LANGUAGE.to_owned(),
             http: HttpConfig::new(concat!(
                 env!("CARGO_PKG_NAME"),
@@ -59,9 +120,10 @@ impl Client {
 
     /// `init-call`: asks NumCheck to call `phone`. NumCheck bills every call placed.
     ///
-    /// Retried only when the request provably never reached NumCheck (connection or TLS
-    /// failure) or NumCheck refused it with 429; never after a timeout, a lost connection or a
-    /// 5xx, since the call may have been placed.
+    /// Retried only when the request provably never reached NumCheck (a failure before its first
+    /// byte was written: name, connection or TLS handshake) or NumCheck refused it with 429; never
+    /// after a timeout, a lost connection, a TLS failure while reading the answer or a 5xx, since
+    /// the call may have been placed.
     ///
     /// # Errors
     /// [`Error::CallMayHaveBeenPlaced`] when that is unknown (do not call again automatically);
@@ -75,9 +137,17 @@ impl Client {
         if let Some(description) = description {
             query.append_pair("description", description.as_str());
         }
-        let request = self.inner.request("init-call", &query.finish());
+        let request = self
+            .inner
+            .request("init-call", &query.finish())
+            .secret(phone.as_str());
         match self.inner.send(&request, Idempotency::NotIdempotent) {
             Ok(response) => parse_call(&response),
+            Err(Failure::RetryLater(r, retry_after)) => Err(Error::RetryLater {
+                status: r.status(),
+                retry_after,
+                cause: Box::new(failure(&r)),
+            }),
             Err(Failure::Transport(e)) if e.may_have_reached_server() => {
                 Err(Error::CallMayHaveBeenPlaced {
                     cause: Box::new(Error::Transport(e)),
@@ -111,6 +181,11 @@ impl Client {
         let request = self.inner.request("get-call-info", &query.finish());
         match self.inner.send(&request, Idempotency::Idempotent) {
             Ok(response) => parse_status(&response),
+            Err(Failure::RetryLater(r, retry_after)) => Err(Error::RetryLater {
+                status: r.status(),
+                retry_after,
+                cause: Box::new(failure(&r)),
+            }),
             Err(Failure::Transport(e)) => Err(Error::Transport(e)),
             Err(Failure::Status(r)) => Err(failure(&r)),
         }
@@ -165,7 +240,7 @@ impl Inner {
     fn request(&self, method: &str, query: &str) -> HttpRequest {
         let url = format!("{}/{}/{method}?{query}", self.base_url, self.language);
         HttpRequest::post(url)
-            .header("x-auth-token", self.secret.expose())
+            .secret_header("x-auth-token", self.secret.expose())
             .header("accept", "application/json")
     }
 
@@ -174,21 +249,28 @@ impl Inner {
         request: &HttpRequest,
         idempotency: Idempotency,
     ) -> std::result::Result<HttpResponse, Failure> {
-        self.retry.run(
-            self.clock.as_ref(),
-            |_| {
-                let response = self.http.send(request)?;
-                if matches!(response.status(), 408 | 429) || response.status() >= 500 {
-                    // Kept as the error so the verdict can read `Retry-After`.
-                    return Err(Failure::Status(Box::new(response)));
-                }
-                Ok(response)
-            },
-            |failure| match failure {
-                Failure::Transport(e) => transport_verdict(e, idempotency),
-                Failure::Status(r) => status_verdict(r, idempotency, self.clock.now()),
-            },
-        )
+        let attempts = Attempts::new();
+        self.retry
+            .execute(
+                self.clock.as_ref(),
+                |_| {
+                    let response = self.http.send_attempt(request, &attempts)?;
+                    if matches!(response.status(), 408 | 429) || response.status() >= 500 {
+                        // Kept as the error so the verdict can read `Retry-After`.
+                        return Err(Failure::Status(Box::new(response)));
+                    }
+                    Ok(response)
+                },
+                |failure| match failure {
+                    Failure::Transport(e) => transport_verdict(e, idempotency),
+                    Failure::Status(r) => status_verdict(r, idempotency, self.clock.now()),
+                    Failure::RetryLater(..) => Verdict::Stop,
+                },
+            )
+            .map_err(|stopped| match (stopped.error, stopped.refused_wait) {
+                (Failure::Status(r), Some(wait)) => Failure::RetryLater(r, wait),
+                (error, _) => error,
+            })
     }
 }
 
@@ -196,6 +278,8 @@ enum Failure {
     Transport(TransportError),
     // Boxed: a response is large next to a transport error, and this travels in every Result.
     Status(Box<HttpResponse>),
+    /// A response whose `Retry-After` asked for a wait past the call's deadline.
+    RetryLater(Box<HttpResponse>, Duration),
 }
 
 impl From<TransportError> for Failure {
@@ -218,7 +302,7 @@ impl fmt::Debug for Client {
 /// Settings for a [`Client`].
 pub struct ClientBuilder {
     secret: ServiceSecret,
-    base_url: String,
+    base_url: Option<String>,
     language: String,
     http: HttpConfig,
     clock: Option<SharedClock>,
@@ -228,14 +312,23 @@ pub struct ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// The API base URL (`https://`, or `http://` to loopback only); default
-    /// [`DEFAULT_BASE_URL`].
+    /// Uses an environment's base URL. There is no default: an environment or a base URL must
+    /// be set, as in every client of this workspace.
+    #[must_use]
+    pub fn environment(mut self, environment: Environment) -> Self {
+        self.base_url = Some(environment.base_url().to_owned());
+        self
+    }
+
+    /// The API base URL (`https://`, or `http://` to loopback only).
+    #[must_use]
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
-        self.base_url = url.into();
+        self.base_url = Some(url.into());
         self
     }
 
     /// The language segment of the URLs; default `ru`.
+    #[must_use]
     pub fn language(mut self, language: impl Into<String>) -> Self {
         self.language = language.into();
         self
@@ -244,6 +337,7 @@ impl ClientBuilder {
     /// Retries of the requests that may be retried (see [`Client::init_call`] and
     /// [`Client::call_status`]). Default: [`RetryPolicy::default`]; [`RetryPolicy::never`] to
     /// fail fast.
+    #[must_use]
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
         self
@@ -251,6 +345,7 @@ impl ClientBuilder {
 
     /// The first and the longest pause between polls in [`Client::wait_for_call`]; default 1 s
     /// doubling up to 5 s.
+    #[must_use]
     pub fn poll_backoff(mut self, initial: Duration, max: Duration) -> Self {
         self.poll_initial = initial;
         self.poll_max = max.max(initial);
@@ -259,12 +354,14 @@ impl ClientBuilder {
 
     /// Time allowed for each phase of an exchange (send, wait for the response, read it);
     /// default 30 s.
+    #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.http = self.http.timeout(timeout);
         self
     }
 
     /// Time allowed to connect; default 10 s.
+    #[must_use]
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.http = self.http.connect_timeout(timeout);
         self
@@ -272,12 +369,14 @@ impl ClientBuilder {
 
     /// Trusts this root certificate (DER) instead of the public roots (a private CA, the
     /// sandbox's test CA).
+    #[must_use]
     pub fn trust_root(mut self, der: impl Into<Vec<u8>>) -> Self {
         self.http = self.http.trust_root(der);
         self
     }
 
     /// The clock for polling, retry waits and [`Client::now`]; default the system clock.
+    #[must_use]
     pub fn clock(mut self, clock: SharedClock) -> Self {
         self.clock = Some(clock);
         self
@@ -290,7 +389,14 @@ impl ClientBuilder {
     /// base URL with a query, a language that is not 1 to 16 ASCII letters, digits or `-`, or a
     /// zero poll pause.
     pub fn build(self) -> Result<Client> {
-        let base_url = self.base_url.trim_end_matches('/').to_owned();
+        let base_url = self
+            .base_url
+            .ok_or(Error::InvalidInput {
+                field: "environment",
+                rule: "set an environment or a base URL (there is no default)",
+            })?
+            .trim_end_matches('/')
+            .to_owned();
         require_secure_url(&base_url)?;
         if base_url.contains(['?', '#']) {
             return Err(Error::InvalidInput {
@@ -322,7 +428,7 @@ impl ClientBuilder {
                 language,
                 secret: self.secret,
                 clock: self.clock.unwrap_or_else(SystemClock::shared),
-                retry: self.retry,
+                retry: self.retry.default_deadline(self.http.timeout_value()),
                 poll_initial: self.poll_initial,
                 poll_max: self.poll_max,
             }),

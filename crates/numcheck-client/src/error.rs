@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use payauth_core::{TransportError, TransportKind};
+use payauth_core::{TransportError, retryable_status};
 
 use crate::call::CallStatus;
 
@@ -23,8 +23,9 @@ pub enum Error {
         rule: &'static str,
     },
 
-    /// No HTTP response, and either nothing was sent (connect, TLS) or the request was
-    /// `get-call-info`, which is safe to repeat. Retrying can help for connection failures and
+    /// No HTTP response, and either nothing was sent (name, connection or TLS handshake failure,
+    /// before the first byte was written) or the request was `get-call-info`, which is safe to
+    /// repeat. Retrying can help for connection failures and
     /// timeouts; [`TransportError::kind`] tells which.
     #[error("transport: {0}")]
     Transport(TransportError),
@@ -37,6 +38,22 @@ pub enum Error {
     CallMayHaveBeenPlaced {
         /// What went wrong: an [`Error::Transport`], [`Error::UnexpectedStatus`] or
         /// [`Error::Api`]. Shown in this error's message, so not returned by `source()` too.
+        cause: Box<Error>,
+    },
+
+    /// The server refused for now (429 or 503) and asked, with `Retry-After`, for a wait longer
+    /// than this call's deadline allows (the retry policy's deadline, by default the client's
+    /// timeout) or than its `max_retry_after`. The wait was not taken: decide whether to call
+    /// again after `retry_after`. For `init-call`, only a 429 is certain not to have placed a
+    /// call. Retryable after the wait.
+    #[error("NumCheck asked to retry after {}s (HTTP {status}), past this call's deadline", .retry_after.as_secs())]
+    RetryLater {
+        /// The HTTP status (429 or 503).
+        status: u16,
+        /// The server's `Retry-After`.
+        retry_after: Duration,
+        /// The error the response makes on its own.
+        #[source]
         cause: Box<Error>,
     },
 
@@ -97,6 +114,11 @@ pub enum Error {
         call_id: String,
     },
 
+    /// The operating system's random source failed while generating a
+    /// [`VerificationKey`](crate::VerificationKey). Retrying may help.
+    #[error("the operating system's random source failed")]
+    RandomSource,
+
     /// [`wait_for_call`](crate::Client::wait_for_call) reached its deadline before the call's
     /// status was final. Waiting again may succeed.
     #[error("the call's status was not final after {waited:?} (last status: {last})")]
@@ -113,14 +135,12 @@ impl Error {
     /// [`Error::CallMayHaveBeenPlaced`].
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Transport(e) => matches!(
-                e.kind(),
-                TransportKind::Connect | TransportKind::Timeout | TransportKind::ConnectionLost
-            ),
+            Error::Transport(e) => e.is_transient(),
             Error::Api { status, .. } | Error::UnexpectedStatus { status, .. } => {
-                *status == 429 || *status >= 500
+                retryable_status(*status)
             }
-            Error::WaitDeadline { .. } => true,
+            Error::RetryLater { .. } => true,
+            Error::WaitDeadline { .. } | Error::RandomSource => true,
             _ => false,
         }
     }

@@ -8,7 +8,25 @@ use crate::error::{Error, Result};
 /// wiped on drop.
 pub struct ServiceSecret(SecretString);
 
+/// The variable [`ServiceSecret::from_env`] reads.
+pub const SERVICE_SECRET_VAR: &str = "PAYAUTH_NUMCHECK_SECRET";
+
 impl ServiceSecret {
+    /// Reads `PAYAUTH_NUMCHECK_SECRET`, the name the `payauth` CLI reads, and validates it as
+    /// [`new`](Self::new) does.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when the variable is unset or empty, or the rule the value breaks;
+    /// never the value.
+    pub fn from_env() -> Result<Self> {
+        let secret =
+            payauth_core::secret_from_env(SERVICE_SECRET_VAR).ok_or(Error::InvalidInput {
+                field: SERVICE_SECRET_VAR,
+                rule: "is not set",
+            })?;
+        ServiceSecret::new(secret.trim())
+    }
+
     /// Validates the secret: exactly 32 visible ASCII characters (it travels as a header).
     ///
     /// # Errors

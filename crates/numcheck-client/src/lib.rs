@@ -13,10 +13,10 @@ mod verification;
 pub use call::{Call, CallStatus};
 pub use client::{
     Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_LANGUAGE, DEFAULT_POLL_INITIAL,
-    DEFAULT_POLL_MAX,
+    DEFAULT_POLL_MAX, Environment,
 };
 pub use error::{Error, Result};
-pub use input::{Description, Phone, ServiceSecret};
+pub use input::{Description, Phone, SERVICE_SECRET_VAR, ServiceSecret};
 pub use payauth_core::{
     Clock, ManualClock, RetryPolicy, SharedClock, SystemClock, TransportError, TransportKind,
 };

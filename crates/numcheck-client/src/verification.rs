@@ -2,9 +2,10 @@ use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use hmac::KeyInit;
 use hmac::{Hmac, Mac as _};
+use secrecy::zeroize::Zeroizing;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
@@ -54,6 +55,72 @@ impl VerificationKey {
         Ok(VerificationKey(keyed))
     }
 
+    /// A new random key (32 bytes from the operating system), for one process that keeps its
+    /// pending verifications in memory. To check verifications after a restart or in another
+    /// process, make the key once with [`generate_base64`](Self::generate_base64), keep that
+    /// text as a secret, and load it with [`from_base64`](Self::from_base64).
+    ///
+    /// # Errors
+    /// [`Error::RandomSource`] when the operating system has no randomness to give.
+    pub fn generate() -> Result<Self> {
+        VerificationKey::new(random_key()?)
+    }
+
+    /// A new random key as standard Base64 text (44 characters), to store in configuration or a
+    /// secrets manager and load with [`from_base64`](Self::from_base64). The text is wiped when
+    /// dropped.
+    ///
+    /// # Errors
+    /// [`Error::RandomSource`] when the operating system has no randomness to give.
+    pub fn generate_base64() -> Result<Zeroizing<String>> {
+        Ok(Zeroizing::new(STANDARD.encode(random_key()?)))
+    }
+
+    /// A key from standard Base64 text (padding optional, surrounding whitespace ignored) of at
+    /// least 32 bytes.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for text that is not Base64 or too short; the text is never quoted.
+    pub fn from_base64(text: &str) -> Result<Self> {
+        let text = text.trim().trim_end_matches('=');
+        let bytes = Zeroizing::new(
+            base64::engine::general_purpose::STANDARD_NO_PAD
+                .decode(text)
+                .map_err(|_| Error::InvalidInput {
+                    field: "verification key",
+                    rule: "must be standard Base64",
+                })?,
+        );
+        VerificationKey::new(&*bytes)
+    }
+
+    /// A key from hexadecimal text (either case, surrounding whitespace ignored) of at least 32
+    /// bytes (64 digits).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for text that is not an even number of hex digits or too short;
+    /// the text is never quoted.
+    pub fn from_hex(text: &str) -> Result<Self> {
+        let text = text.trim().as_bytes();
+        let not_hex = Error::InvalidInput {
+            field: "verification key",
+            rule: "must be an even number of hexadecimal digits",
+        };
+        if !text.len().is_multiple_of(2) {
+            return Err(not_hex);
+        }
+        let digit = |b: u8| char::from(b).to_digit(16);
+        let mut bytes = Zeroizing::new(Vec::with_capacity(text.len() / 2));
+        for pair in text.chunks_exact(2) {
+            match (digit(pair[0]), digit(pair[1])) {
+                // Both digits are below 16, so the byte fits.
+                (Some(high), Some(low)) => bytes.push((high * 16 + low) as u8),
+                _ => return Err(not_hex),
+            }
+        }
+        VerificationKey::new(&*bytes)
+    }
+
     fn mac(&self, call_id: &str, code: &str) -> Hmac<Sha256> {
         let mut mac = self.0.clone();
         // Length-prefixed, so no (call id, code) pair can collide with another.
@@ -63,6 +130,12 @@ impl VerificationKey {
         mac.update(code.as_bytes());
         mac
     }
+}
+
+fn random_key() -> Result<Zeroizing<[u8; 32]>> {
+    let mut bytes = Zeroizing::new([0u8; 32]);
+    getrandom::getrandom(&mut *bytes).map_err(|_| Error::RandomSource)?;
+    Ok(bytes)
 }
 
 impl fmt::Debug for VerificationKey {
@@ -89,6 +162,7 @@ impl Default for VerificationPolicy {
 
 impl VerificationPolicy {
     /// Codes a user may try (at least 1); default 5.
+    #[must_use]
     pub fn max_attempts(mut self, attempts: u32) -> Self {
         self.max_attempts = attempts.max(1);
         self
@@ -96,6 +170,7 @@ impl VerificationPolicy {
 
     /// How long after creation a code is accepted; default 5 minutes, at most [`MAX_TTL`] (a
     /// longer one, up to `Duration::MAX`, is clamped).
+    #[must_use]
     pub fn ttl(mut self, ttl: Duration) -> Self {
         self.ttl = ttl.min(MAX_TTL);
         self

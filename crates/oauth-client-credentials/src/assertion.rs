@@ -57,6 +57,7 @@ impl PrivateKey {
     }
 
     /// Sends this `kid` in the assertion's header, for servers that hold several keys.
+    #[must_use]
     pub fn key_id(mut self, kid: impl Into<String>) -> Self {
         self.key_id = Some(kid.into());
         self

@@ -3,9 +3,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use payauth_core::{
-    CredentialCell, Expiring, Http, HttpConfig, HttpRequest, HttpResponse, Idempotency,
-    RetryPolicy, SharedClock, SystemClock, redact_url, require_secure_url, status_verdict,
-    transport_verdict,
+    Attempts, CacheKey, CredentialCell, DEFAULT_LEASE_TTL, Expiring, Http, HttpConfig, HttpRequest,
+    HttpResponse, Idempotency, RetryPolicy, SharedCache, SharedClock, SharedStore, Stage,
+    SystemClock, redact_url, require_secure_url, status_verdict, transport_verdict,
 };
 use secrecy::ExposeSecret as _;
 use zeroize::Zeroizing;
@@ -21,22 +21,26 @@ pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(60);
 /// Lifetime assumed when a token response has no `expires_in` (Pledg's tokens live 600 s).
 pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(600);
 
-/// Pledg's environments.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Pledg's environments (any other RFC 6749 server: [`ClientBuilder::token_url`]). Reads from
+/// configuration as `test` (or `staging`, `uat`) and `production` (or `prod`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize, serde::Serialize)]
+#[serde(from = "Stage", into = "Stage")]
 #[non_exhaustive]
 pub enum Environment {
-    /// `https://staging.back.ecard.pledg.co` (some behaviours mocked by Pledg).
-    PledgStaging,
-    /// `https://back.ecard.pledg.co`.
-    PledgProduction,
+    /// Pledg's staging, `https://staging.back.ecard.pledg.co` (some behaviours mocked by Pledg).
+    Test,
+    /// Pledg's production, `https://back.ecard.pledg.co`.
+    Production,
 }
+
+payauth_core::two_stage_environment!(Environment);
 
 impl Environment {
     /// The API base URL, without a trailing slash.
     pub fn api_base(self) -> &'static str {
         match self {
-            Environment::PledgStaging => "https://staging.back.ecard.pledg.co",
-            Environment::PledgProduction => "https://back.ecard.pledg.co",
+            Environment::Test => "https://staging.back.ecard.pledg.co",
+            Environment::Production => "https://back.ecard.pledg.co",
         }
     }
 
@@ -65,7 +69,9 @@ struct Inner {
     settled: Mutex<Option<AuthMethod>>,
     scope: Option<String>,
     form: Vec<(String, String)>,
-    cell: CredentialCell<TokenData, Error>,
+    cell: Arc<CredentialCell<TokenData, Error>>,
+    /// The fleet-wide layer behind the in-process cell, when a shared store is plugged in.
+    shared: Option<SharedCache>,
     clock: SharedClock,
     default_lifetime: Duration,
     retry: RetryPolicy,
@@ -90,19 +96,28 @@ impl Client {
                 env!("CARGO_PKG_VERSION")
             )),
             retry: RetryPolicy::default(),
+            shared_store: None,
+            lease_ttl: DEFAULT_LEASE_TTL,
         }
     }
 
-    /// A valid access token: the cached one, or a new one if it is missing, expired or inside
-    /// the refresh margin (see [`payauth_core::CredentialCell`] for who fetches and who waits).
+    /// A valid access token: the cached one, or a new one if it is missing or expired. Inside the
+    /// refresh margin the cached token is returned at once and a background thread replaces it,
+    /// so no caller waits while a valid token exists (see
+    /// [`CredentialCell::get_ahead`](payauth_core::CredentialCell::get_ahead)). With a
+    /// [shared store](ClientBuilder::shared_store), a missing token is read from the store before
+    /// the token endpoint is asked, and one process of the fleet refreshes for all.
     ///
     /// # Errors
     /// The token endpoint's refusal ([`Error::OAuth`]), a transport failure, or an unusable
     /// response. Transport failures, 429 and 5xx are retried first with the client's
     /// [`RetryPolicy`]; a 4xx never is.
     pub fn bearer(&self) -> Result<AccessToken> {
-        let inner = &self.inner;
-        let data = inner.cell.get(|| inner.fetch())?;
+        let inner = Arc::clone(&self.inner);
+        let data = self
+            .inner
+            .cell
+            .get_ahead(move |ahead| inner.refresh(ahead))?;
         Ok(AccessToken { inner: data })
     }
 
@@ -110,7 +125,11 @@ impl Client {
     /// Call it when the API rejects the token (HTTP 401) on a request you built yourself; many
     /// threads doing so at once cause one fetch.
     pub fn invalidate(&self, token: &AccessToken) -> bool {
-        self.inner.cell.invalidate(&token.inner)
+        let dropped = self.inner.cell.invalidate(&token.inner);
+        if dropped && let Some(shared) = &self.inner.shared {
+            shared.invalidate(&*token.inner);
+        }
+        dropped
     }
 
     /// Sends `request` with `Authorization: Bearer <token>`. On a 401 the token is dropped, a
@@ -163,6 +182,18 @@ impl Client {
 }
 
 impl Inner {
+    /// A new token: through the shared store when there is one, else from the token endpoint.
+    fn refresh(&self, ahead: bool) -> Result<Expiring<TokenData>> {
+        let Some(shared) = &self.shared else {
+            return self.fetch();
+        };
+        let fresh = shared.fetch(ahead, || self.fetch())?;
+        Ok(Expiring {
+            value: fresh.value.with_expiry(fresh.expires_at),
+            expires_at: fresh.expires_at,
+        })
+    }
+
     fn lock_settled(&self) -> std::sync::MutexGuard<'_, Option<AuthMethod>> {
         self.settled.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -205,14 +236,15 @@ impl Inner {
     }
 
     fn fetch_with(&self, method: AuthMethod) -> Result<TokenData> {
-        let response = self.retry.run(
+        let attempts = Attempts::new();
+        let response = self.retry.execute(
             self.clock.as_ref(),
             |_| {
                 // Built per attempt: an assertion's `jti` must not be sent twice.
                 let request = self
                     .token_request(method)
                     .map_err(|e| Failure::Final(Box::new(e)))?;
-                let response = self.http.send(&request)?;
+                let response = self.http.send_attempt(&request, &attempts)?;
                 if response.status() == 429 || response.status() >= 500 {
                     // Kept as the error so the verdict can read `Retry-After`.
                     return Err(Failure::Status(Box::new(response)));
@@ -228,9 +260,18 @@ impl Inner {
         );
         let response = match response {
             Ok(response) => response,
-            Err(Failure::Transport(e)) => return Err(Error::Transport(e)),
-            Err(Failure::Status(r)) => return Err(parse_error(&r)),
-            Err(Failure::Final(e)) => return Err(*e),
+            Err(stopped) => {
+                return Err(match (stopped.error, stopped.refused_wait) {
+                    (Failure::Transport(e), _) => Error::Transport(e),
+                    (Failure::Status(r), Some(retry_after)) => Error::RetryLater {
+                        status: r.status(),
+                        retry_after,
+                        cause: Box::new(parse_error(&r)),
+                    },
+                    (Failure::Status(r), None) => parse_error(&r),
+                    (Failure::Final(e), _) => *e,
+                });
+            }
         };
         parse_token(
             &response,
@@ -290,6 +331,7 @@ impl Inner {
                 members.push(("client_id", owned(credentials.id.as_str())));
                 members.push(("client_assertion_type", owned(ASSERTION_TYPE)));
                 members.push(("client_assertion", owned(jwt.expose_secret())));
+                request = request.secret(jwt.expose_secret());
             }
             AuthMethod::Auto => {
                 return Err(Error::InvalidInput {
@@ -297,6 +339,10 @@ impl Inner {
                     rule: "Auto is resolved before a request is made",
                 });
             }
+        }
+        // Server text kept in errors is scrubbed of these, in every form they were sent.
+        if let Some(secret) = &credentials.secret {
+            request = request.secret(secret.expose());
         }
         // Sized for the worst case (every byte percent-encoded), so the buffer holding the
         // secret never reallocates and leaves a copy behind; the request wipes it on drop.
@@ -397,6 +443,7 @@ impl fmt::Debug for Client {
             .field("auth_method_in_use", &self.auth_method_in_use())
             .field("form_parameters", &form_names)
             .field("cache", &self.inner.cell)
+            .field("shared", &self.inner.shared)
             .finish_non_exhaustive()
     }
 }
@@ -414,16 +461,40 @@ pub struct ClientBuilder {
     clock: Option<SharedClock>,
     http: HttpConfig,
     retry: RetryPolicy,
+    shared_store: Option<Arc<dyn SharedStore>>,
+    lease_ttl: Duration,
 }
 
 impl ClientBuilder {
+    /// Shares tokens with every process using the same store (`payauth_redis::RedisStore`, say)
+    /// and the same token URL, client id, auth method and form parameters (scope, audience, ...).
+    /// The in-process cache stays in front, so a cached [`Client::bearer`] never touches the
+    /// store. What is stored is the access token alone, sealed with ChaCha20-Poly1305 under a key
+    /// derived from the client secret; the secret itself is never stored. When the store is
+    /// unreachable the client fetches its own token and logs a warning (it fails open).
+    #[must_use]
+    pub fn shared_store(mut self, store: Arc<dyn SharedStore>) -> Self {
+        self.shared_store = Some(store);
+        self
+    }
+
+    /// How long the fleet's refresh lease lasts (a process that dies while refreshing delays
+    /// the others by at most this); default [`DEFAULT_LEASE_TTL`].
+    #[must_use]
+    pub fn shared_lease_ttl(mut self, ttl: Duration) -> Self {
+        self.lease_ttl = ttl;
+        self
+    }
+
     /// Uses a Pledg environment's token endpoint.
+    #[must_use]
     pub fn environment(mut self, environment: Environment) -> Self {
         self.token_url = Some(environment.token_url());
         self
     }
 
     /// Uses any RFC 6749 token endpoint (`https://`, or `http://` to loopback only).
+    #[must_use]
     pub fn token_url(mut self, url: impl Into<String>) -> Self {
         self.token_url = Some(url.into());
         self
@@ -450,18 +521,21 @@ impl ClientBuilder {
     }
 
     /// How the client authenticates; default [`AuthMethod::Auto`].
+    #[must_use]
     pub fn auth_method(mut self, method: AuthMethod) -> Self {
         self.method = method;
         self
     }
 
     /// Requests this `scope`.
+    #[must_use]
     pub fn scope(mut self, scope: impl Into<String>) -> Self {
         self.scope = Some(scope.into());
         self
     }
 
     /// Adds a form parameter to token requests (`audience`, `resource`, ...).
+    #[must_use]
     pub fn param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.params.push((name.into(), value.into()));
         self
@@ -469,12 +543,14 @@ impl ClientBuilder {
 
     /// Replace the token this long before it expires; default 60 s. Capped at half the token's
     /// lifetime.
+    #[must_use]
     pub fn refresh_margin(mut self, margin: Duration) -> Self {
         self.margin = margin;
         self
     }
 
     /// Lifetime assumed when the server sends no `expires_in`; default 600 s.
+    #[must_use]
     pub fn default_lifetime(mut self, lifetime: Duration) -> Self {
         self.default_lifetime = lifetime;
         self
@@ -482,6 +558,7 @@ impl ClientBuilder {
 
     /// Retries of the token request (transport failures, 429, 5xx; never a 4xx). Default:
     /// [`RetryPolicy::default`]; [`RetryPolicy::never`] to fail fast.
+    #[must_use]
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
         self
@@ -489,12 +566,14 @@ impl ClientBuilder {
 
     /// Time allowed for each phase of an exchange (send, wait for the response, read it);
     /// default 30 s.
+    #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.http = self.http.timeout(timeout);
         self
     }
 
     /// Time allowed to connect; default 10 s.
+    #[must_use]
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.http = self.http.connect_timeout(timeout);
         self
@@ -502,12 +581,14 @@ impl ClientBuilder {
 
     /// Trusts this root certificate (DER) instead of the public roots (a private CA, the
     /// sandbox's test CA).
+    #[must_use]
     pub fn trust_root(mut self, der: impl Into<Vec<u8>>) -> Self {
         self.http = self.http.trust_root(der);
         self
     }
 
     /// The clock for token expiry and retry waits; default the system clock.
+    #[must_use]
     pub fn clock(mut self, clock: SharedClock) -> Self {
         self.clock = Some(clock);
         self
@@ -563,6 +644,34 @@ impl ClientBuilder {
             form.insert(0, ("scope".to_owned(), scope.clone()));
         }
         let clock = self.clock.unwrap_or_else(SystemClock::shared);
+        let shared = match self.shared_store {
+            None => None,
+            Some(store) => {
+                // Tokens are sealed under a key derived from the secret: without one there is
+                // nothing to seal them with, so they are not shared.
+                let secret = self.credentials.secret.as_ref().ok_or(Error::InvalidInput {
+                    field: "shared_store",
+                    rule: "needs a client secret: shared tokens are sealed under a key derived from it",
+                })?;
+                let mut key = CacheKey::new("oauth")
+                    .part("token_url", &token_url)
+                    .part("client_id", self.credentials.id.as_str())
+                    .part("auth_method", &format!("{:?}", self.method));
+                for (name, value) in &form {
+                    key = key.part(name, value);
+                }
+                Some(
+                    SharedCache::new(
+                        store,
+                        &key,
+                        secret.expose().as_bytes(),
+                        self.margin,
+                        Arc::clone(&clock),
+                    )
+                    .with_lease_ttl(self.lease_ttl),
+                )
+            }
+        };
         Ok(Client {
             inner: Arc::new(Inner {
                 http: self.http.build(),
@@ -573,10 +682,11 @@ impl ClientBuilder {
                 settled: Mutex::new(None),
                 scope: self.scope,
                 form,
-                cell: CredentialCell::new(Arc::clone(&clock), self.margin),
+                cell: Arc::new(CredentialCell::new(Arc::clone(&clock), self.margin)),
+                shared,
                 clock,
                 default_lifetime: self.default_lifetime,
-                retry: self.retry,
+                retry: self.retry.default_deadline(self.http.timeout_value()),
             }),
         })
     }
@@ -589,5 +699,29 @@ impl fmt::Debug for ClientBuilder {
             .field("client_id", &self.credentials.id)
             .field("auth_method", &self.method)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod environment_tests {
+    use super::Environment;
+
+    #[test]
+    fn environments_print_and_parse_as_in_every_crate() {
+        for environment in [Environment::Test, Environment::Production] {
+            assert_eq!(environment.to_string().parse(), Ok(environment));
+            let json = serde_json::to_string(&environment).unwrap();
+            assert_eq!(
+                serde_json::from_str::<Environment>(&json).unwrap(),
+                environment
+            );
+        }
+        assert_eq!(Environment::Test.to_string(), "test");
+        for alias in ["uat", "Staging", " TEST "] {
+            assert_eq!(alias.parse(), Ok(Environment::Test), "{alias}");
+        }
+        assert_eq!("prod".parse(), Ok(Environment::Production));
+        assert!("live".parse::<Environment>().is_err());
+        assert!(serde_json::from_str::<Environment>(r#""sandbox""#).is_err());
     }
 }

@@ -114,6 +114,11 @@ pub struct Credentials {
     pub(crate) private_key: Option<PrivateKey>,
 }
 
+/// The variable [`Credentials::from_env`] reads the client id from.
+pub const CLIENT_ID_VAR: &str = "PAYAUTH_OAUTH_CLIENT_ID";
+/// The variable [`Credentials::from_env`] reads the client secret from.
+pub const CLIENT_SECRET_VAR: &str = "PAYAUTH_OAUTH_CLIENT_SECRET";
+
 impl Credentials {
     /// Validates and pairs an id and a secret (Pledg calls them API key and API secret).
     ///
@@ -125,6 +130,23 @@ impl Credentials {
             secret: Some(ClientSecret::new(secret)?),
             private_key: None,
         })
+    }
+
+    /// Reads `PAYAUTH_OAUTH_CLIENT_ID` and `PAYAUTH_OAUTH_CLIENT_SECRET`, the names the `payauth`
+    /// CLI reads, and validates them as [`new`](Self::new) does.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming the variable that is unset or empty, or the rule a value
+    /// breaks; never the value.
+    pub fn from_env() -> Result<Self> {
+        let read = |field| {
+            payauth_core::secret_from_env(field).ok_or(Error::InvalidInput {
+                field,
+                rule: "is not set",
+            })
+        };
+        let (id, secret) = (read(CLIENT_ID_VAR)?, read(CLIENT_SECRET_VAR)?);
+        Credentials::new(id.trim(), secret.as_str())
     }
 
     /// A client that authenticates with its RSA key only (`private_key_jwt`).
@@ -140,6 +162,7 @@ impl Credentials {
     }
 
     /// Adds an RSA key to id-and-secret credentials, for [`AuthMethod::PrivateKeyJwt`].
+    #[must_use]
     pub fn private_key(mut self, key: PrivateKey) -> Self {
         self.private_key = Some(key);
         self

@@ -1,4 +1,4 @@
-use payauth_core::{TransportError, TransportKind};
+use payauth_core::{TransportError, retryable_status};
 
 /// The result type of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -39,6 +39,21 @@ pub enum Error {
         members: Box<[(String, String)]>,
         /// The `WWW-Authenticate` header, if any.
         www_authenticate: Option<String>,
+    },
+
+    /// The token endpoint refused for now (429 or 5xx) and asked, with `Retry-After`, for a wait
+    /// longer than this call's deadline allows (the retry policy's deadline, by default the
+    /// client's timeout) or than its `max_retry_after`. The wait was not taken. Retryable after
+    /// `retry_after`.
+    #[error("the token endpoint asked to retry after {}s (HTTP {status}), past this call's deadline", .retry_after.as_secs())]
+    RetryLater {
+        /// The HTTP status.
+        status: u16,
+        /// The server's `Retry-After`.
+        retry_after: std::time::Duration,
+        /// The error the response makes on its own.
+        #[source]
+        cause: Box<Error>,
     },
 
     /// The server answered with a status this client cannot use and a body that is not an
@@ -86,11 +101,9 @@ impl Error {
     /// Whether the same call may succeed if made again later.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Transport(e) => matches!(
-                e.kind(),
-                TransportKind::Connect | TransportKind::Timeout | TransportKind::ConnectionLost
-            ),
-            Error::UnexpectedStatus { status, .. } => *status == 429 || *status >= 500,
+            Error::Transport(e) => e.is_transient(),
+            Error::UnexpectedStatus { status, .. } => retryable_status(*status),
+            Error::RetryLater { .. } => true,
             _ => false,
         }
     }

@@ -14,11 +14,14 @@ mod token;
 
 pub use assertion::{ASSERTION_LIFETIME, PrivateKey};
 pub use client::{Client, ClientBuilder, DEFAULT_LIFETIME, DEFAULT_REFRESH_MARGIN, Environment};
-pub use credentials::{AuthMethod, BasicCredentials, ClientId, ClientSecret, Credentials};
+pub use credentials::{
+    AuthMethod, BasicCredentials, CLIENT_ID_VAR, CLIENT_SECRET_VAR, ClientId, ClientSecret,
+    Credentials,
+};
 pub use error::{Error, Result};
 pub use payauth_core::{
-    Clock, HttpRequest, HttpResponse, ManualClock, RetryPolicy, SharedClock, SystemClock,
-    TransportError, TransportKind,
+    Clock, HttpRequest, HttpResponse, ManualClock, MemoryStore, RetryPolicy, SharedClock,
+    SharedStore, SystemClock, TransportError, TransportKind,
 };
 pub use signing::{SignedParameters, SigningKey};
 pub use token::AccessToken;

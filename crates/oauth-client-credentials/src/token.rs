@@ -2,7 +2,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use payauth_core::{EXCERPT_CHARS, HttpResponse, expiry_after, parse_token_response};
+use payauth_core::{HttpResponse, expiry_after, parse_token_response};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 
@@ -103,6 +103,51 @@ struct WireError {
     other: serde_json::Map<String, serde_json::Value>,
 }
 
+impl TokenData {
+    /// The same token with the expiry a shared store gave it (its time to live there).
+    pub(crate) fn with_expiry(mut self, expires_at: SystemTime) -> Self {
+        self.expires_at = expires_at;
+        self
+    }
+}
+
+/// What a shared store holds (sealed): the token, its type and scopes; the expiry is the store's
+/// time to live.
+impl payauth_core::SharedValue for TokenData {
+    fn to_bytes(&self) -> zeroize::Zeroizing<Vec<u8>> {
+        let json = serde_json::json!({
+            "access_token": self.secret.expose_secret(),
+            "token_type": self.token_type,
+            "scope": self.scope,
+            "requested_scope": self.requested_scope,
+        });
+        zeroize::Zeroizing::new(json.to_string().into_bytes())
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        #[derive(Deserialize)]
+        struct Shared {
+            access_token: String,
+            token_type: Option<String>,
+            scope: Option<String>,
+            requested_scope: Option<String>,
+        }
+        let shared: Shared = serde_json::from_slice(bytes).ok()?;
+        if shared.access_token.is_empty() {
+            return None;
+        }
+        let header = SecretString::from(format!("Bearer {}", shared.access_token));
+        Some(TokenData {
+            secret: SecretString::from(shared.access_token),
+            header,
+            expires_at: SystemTime::UNIX_EPOCH,
+            token_type: shared.token_type,
+            scope: shared.scope,
+            requested_scope: shared.requested_scope,
+        })
+    }
+}
+
 /// At most this many other members of an error body are kept.
 const MAX_MEMBERS: usize = 16;
 
@@ -145,12 +190,8 @@ pub(crate) fn parse_token(
 /// of the body are kept as text (values of members whose name suggests a secret replaced by
 /// `[redacted]`), and so is the `WWW-Authenticate` header.
 pub(crate) fn parse_error(response: &HttpResponse) -> Error {
-    let cut = |s: &str| {
-        s.chars()
-            .take(EXCERPT_CHARS)
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect::<String>()
-    };
+    // Server text: scrubbed of the credentials this request carried, then bounded.
+    let cut = |s: &str| response.server_text(s);
     let www_authenticate = response.header("www-authenticate").map(cut);
     match serde_json::from_slice::<WireError>(response.body()) {
         Ok(wire) => Error::OAuth {

@@ -137,7 +137,7 @@ fn reset(ctx: &Context, file: &Path, yes: bool) -> Result<u8, Failure> {
 fn base_url(ctx: &Context) -> Result<String, Failure> {
     Ok(match ctx.target()? {
         Target::Sandbox(url) => format!("{url}/APIcardProcREST/v1.0.0/"),
-        Target::Vendor(Environment::Uat) => EasyPayEnvironment::Staging.base_url().to_owned(),
+        Target::Vendor(Environment::Uat) => EasyPayEnvironment::Test.base_url().to_owned(),
         Target::Vendor(Environment::Prod) => EasyPayEnvironment::Production.base_url().to_owned(),
     })
 }

@@ -128,11 +128,8 @@ fn call(
         }
     }
 
-    let mut key_bytes = zeroize::Zeroizing::new([0u8; 32]);
-    getrandom::getrandom(key_bytes.as_mut())
-        .map_err(|e| Failure::config(format!("the system's random source failed: {e}")))?;
-    let key =
-        VerificationKey::new(key_bytes.as_ref()).map_err(|e| Failure::config(e.to_string()))?;
+    // The pending verification lives only in this process, so a one-off key is enough.
+    let key = VerificationKey::generate().map_err(|e| Failure::config(e.to_string()))?;
     let policy = VerificationPolicy::default().max_attempts(ATTEMPTS);
     let mut pending = PendingVerification::new(&call, &key, client.now(), policy);
     loop {

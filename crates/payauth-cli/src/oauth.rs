@@ -23,8 +23,8 @@ pub(crate) fn run(ctx: &mut Context, command: OauthCommand) -> Result<u8, Failur
         Some(url) => url,
         None => match ctx.target()? {
             Target::Sandbox(url) => format!("{url}/api/token"),
-            Target::Vendor(Environment::Uat) => OAuthEnvironment::PledgStaging.token_url(),
-            Target::Vendor(Environment::Prod) => OAuthEnvironment::PledgProduction.token_url(),
+            Target::Vendor(Environment::Uat) => OAuthEnvironment::Test.token_url(),
+            Target::Vendor(Environment::Prod) => OAuthEnvironment::Production.token_url(),
         },
     };
     let secret = ctx

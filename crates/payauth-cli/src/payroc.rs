@@ -35,12 +35,12 @@ pub(crate) fn run(ctx: &mut Context, command: PayrocCommand) -> Result<u8, Failu
             builder = builder
                 .identity_url(format!("{url}/authorize"))
                 .api_base(format!("{url}/v1"))
-                .lib_version(PayrocEnvironment::Uat.lib_version());
+                .lib_version(PayrocEnvironment::Test.lib_version());
             url.clone()
         }
         Target::Vendor(environment) => {
             let environment = match environment {
-                Environment::Uat => PayrocEnvironment::Uat,
+                Environment::Uat => PayrocEnvironment::Test,
                 Environment::Prod => PayrocEnvironment::Production,
             };
             builder = builder.environment(environment);

@@ -119,16 +119,10 @@ impl<T, E: Clone> CredentialCell<T, E> {
             cell: self,
             outcome: None,
         };
-        let result = refresh();
-        let now = self.clock.now();
-        match result {
-            Ok(fresh) => {
-                let value = Arc::new(fresh.value);
-                guard.outcome = Some(Ok(Entry {
-                    value: Arc::clone(&value),
-                    refresh_at: self.refresh_point(now, fresh.expires_at),
-                    expires_at: fresh.expires_at,
-                }));
+        match self.entry(refresh()) {
+            Ok(entry) => {
+                let value = Arc::clone(&entry.value);
+                guard.outcome = Some(Ok(entry));
                 Ok(value)
             }
             Err(error) => {
@@ -136,6 +130,65 @@ impl<T, E: Clone> CredentialCell<T, E> {
                 Err(error)
             }
         }
+    }
+
+    /// Like [`get`](Self::get), but inside the refresh margin the refresh runs on a background
+    /// thread and every caller, the one that noticed included, gets the still-valid value at
+    /// once. Callers wait only when there is no valid value. `refresh` is told whether it runs
+    /// ahead (`true`: a valid value exists) or for waiting callers (`false`).
+    ///
+    /// # Errors
+    /// The error of the refresh this call ran or waited for (never that of a refresh-ahead,
+    /// which the value it replaces covers).
+    pub fn get_ahead<F>(self: &Arc<Self>, refresh: F) -> Result<Arc<T>, E>
+    where
+        F: FnOnce(bool) -> Result<Expiring<T>, E> + Send + 'static,
+        T: Send + Sync + 'static,
+        E: Send + 'static,
+    {
+        let value = {
+            let mut state = self.lock();
+            let now = self.clock.now();
+            match state.freshness(now) {
+                Freshness::Fresh(value) => return Ok(value),
+                Freshness::Ageing(value)
+                    if !state.refreshing && !state.recently_failed_ahead(now) =>
+                {
+                    state.refreshing = true;
+                    value
+                }
+                Freshness::Ageing(value) => return Ok(value),
+                Freshness::Expired => {
+                    drop(state);
+                    return self.get(|| refresh(false));
+                }
+            }
+        };
+        let cell = Arc::clone(self);
+        let spawned = std::thread::Builder::new()
+            .name("payauth-refresh".to_owned())
+            .spawn(move || {
+                let mut guard = RefreshGuard {
+                    cell: &cell,
+                    outcome: None,
+                };
+                let result = refresh(true);
+                guard.outcome = Some(cell.entry(result));
+            });
+        if spawned.is_err() {
+            // No thread: the next caller inside the margin tries again.
+            self.lock().refreshing = false;
+        }
+        Ok(value)
+    }
+
+    fn entry(&self, result: Result<Expiring<T>, E>) -> Result<Entry<T>, E> {
+        let now = self.clock.now();
+        result.map(|fresh| Entry {
+            value: Arc::new(fresh.value),
+            refresh_at: self.refresh_point(now, fresh.expires_at),
+            expires_at: fresh.expires_at,
+        })
     }
 
     /// Drops `value` if it is still the current one, so the next [`get`](Self::get) refreshes.
@@ -291,6 +344,80 @@ mod tests {
             assert_eq!(*refresher.join().unwrap().unwrap(), "b");
         });
         assert_eq!(*cell.get(|| panic!("must not refresh")).unwrap(), "b");
+    }
+
+    #[test]
+    fn refresh_ahead_runs_in_the_background_and_nobody_waits() {
+        let clock = ManualClock::fixed();
+        let cell = Arc::new(cell(&clock));
+        cell.get(|| token(&clock, "a")).unwrap();
+        clock.advance(LIFE - Duration::from_secs(30));
+
+        let (started, finish) = (Arc::new(Barrier::new(2)), Arc::new(Barrier::new(2)));
+        let runs = Arc::new(AtomicUsize::new(0));
+        let refresh = {
+            let (started, finish, runs, clock) = (
+                Arc::clone(&started),
+                Arc::clone(&finish),
+                Arc::clone(&runs),
+                clock.clone(),
+            );
+            move |ahead: bool| {
+                assert!(ahead);
+                runs.fetch_add(1, Ordering::SeqCst);
+                started.wait();
+                finish.wait();
+                token(&clock, "b")
+            }
+        };
+        // The caller that notices the margin gets the old value while the refresh is blocked.
+        assert_eq!(*cell.get_ahead(refresh).unwrap(), "a");
+        started.wait();
+        assert_eq!(
+            *cell
+                .get_ahead(|_| -> Result<Expiring<String>, String> { panic!("second refresh") })
+                .unwrap(),
+            "a"
+        );
+        finish.wait();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let value = cell
+                .get_ahead(|_| token(&ManualClock::fixed(), "c"))
+                .unwrap();
+            if *value == "b" {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "background refresh never landed"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn get_ahead_waits_when_there_is_no_valid_value() {
+        let clock = ManualClock::fixed();
+        let cell = Arc::new(cell(&clock));
+        let c = clock.clone();
+        let value = cell
+            .get_ahead(move |ahead| {
+                assert!(!ahead);
+                token(&c, "first")
+            })
+            .unwrap();
+        assert_eq!(*value, "first");
+        let failed = cell.get_ahead(|_| Err::<Expiring<String>, _>("down".to_owned()));
+        assert_eq!(*failed.unwrap(), "first", "a fresh value needs no refresh");
+        clock.advance(LIFE);
+        let failed = cell.get_ahead(|_| Err::<Expiring<String>, _>("down".to_owned()));
+        assert_eq!(
+            failed,
+            Err("down".to_owned()),
+            "expired: the caller sees the failure"
+        );
     }
 
     #[test]

@@ -5,7 +5,11 @@ use std::time::Duration;
 
 use ureq::http;
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
+use ureq::unversioned::resolver::DefaultResolver;
+use ureq::unversioned::transport::{ConnectionDetails, Connector, DefaultConnector, Transport};
 use zeroize::Zeroize as _;
+
+use crate::scrub::Scrubber;
 
 /// Default time to establish a connection (TCP and TLS).
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -39,6 +43,7 @@ impl HttpConfig {
     }
 
     /// Time allowed to connect (TCP and TLS handshake); default 10 s.
+    #[must_use]
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
@@ -52,12 +57,14 @@ impl HttpConfig {
     /// read and write, a system call each time, which made a loopback call about three times
     /// slower. A fixed per-write timeout is set once per connection; only the two read deadlines
     /// cost a call each.
+    #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
     /// Largest response body accepted, in bytes; default 1 MiB.
+    #[must_use]
     pub fn body_limit(mut self, bytes: u64) -> Self {
         self.body_limit = bytes;
         self
@@ -65,20 +72,40 @@ impl HttpConfig {
 
     /// Trusts this root certificate (DER) **instead of** the public Mozilla roots: for a server
     /// behind a private CA, or the sandbox's test CA. Call once per certificate.
+    #[must_use]
     pub fn trust_root(mut self, der: impl Into<Vec<u8>>) -> Self {
         self.roots
             .push(Certificate::from_der(&der.into()).to_owned());
         self
     }
 
+    /// The per-step timeout set by [`timeout`](Self::timeout).
+    pub fn timeout_value(&self) -> Duration {
+        self.timeout
+    }
+
     /// The agent. Redirects are never followed (a redirect would carry credentials to another
     /// URL), and HTTP error statuses are returned as responses so their bodies can be parsed.
+    ///
+    /// Requests to loopback addresses never go through a proxy, whatever `HTTP_PROXY`,
+    /// `HTTPS_PROXY` or `ALL_PROXY` say: plain HTTP is only allowed there, and a proxy would
+    /// receive the credentials in clear text. Other requests use the proxy from the environment,
+    /// as ureq does by default.
     pub fn build(&self) -> Http {
+        Http {
+            agent: self.agent(ureq::Proxy::try_from_env()),
+            loopback: self.agent(None),
+            body_limit: self.body_limit,
+        }
+    }
+
+    fn agent(&self, proxy: Option<ureq::Proxy>) -> ureq::Agent {
         let mut tls = TlsConfig::builder();
         if !self.roots.is_empty() {
             tls = tls.root_certs(RootCerts::new_with_certs(&self.roots));
         }
         let config = ureq::Agent::config_builder()
+            .proxy(proxy)
             .http_status_as_error(false)
             .max_redirects(0)
             .max_redirects_will_error(false)
@@ -90,12 +117,55 @@ impl HttpConfig {
             .timeout_recv_body(Some(self.timeout))
             .tls_config(tls.build())
             .build();
-        Http {
-            agent: ureq::Agent::new_with_config(config),
-            body_limit: self.body_limit,
-        }
+        ureq::Agent::with_parts(
+            config,
+            PreSendConnector(DefaultConnector::new()),
+            DefaultResolver::default(),
+        )
     }
 }
+
+/// Wraps ureq's connector chain (TCP connect, proxy `CONNECT`, TLS handshake; ureq completes the
+/// handshake before it returns the connection) so that every failure in it is marked as having
+/// happened before the first byte of the request was written.
+#[derive(Debug)]
+struct PreSendConnector(DefaultConnector);
+
+impl Connector<()> for PreSendConnector {
+    type Out = Box<dyn Transport>;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails<'_>,
+        chained: Option<()>,
+    ) -> Result<Option<Self::Out>, ureq::Error> {
+        self.0.connect(details, chained).map_err(|error| {
+            let (kind, detail) = classify(error);
+            let kind = match kind {
+                // A rustls error here is a handshake failure; anything else is a failed connect.
+                TransportKind::Tls => TransportKind::Tls,
+                TransportKind::InvalidRequest => TransportKind::InvalidRequest,
+                _ => TransportKind::Connect,
+            };
+            ureq::Error::Io(io::Error::other(NotSent { kind, detail }))
+        })
+    }
+}
+
+/// The marker [`PreSendConnector`] puts around a connect-phase failure.
+#[derive(Debug)]
+struct NotSent {
+    kind: TransportKind,
+    detail: String,
+}
+
+impl fmt::Display for NotSent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.detail)
+    }
+}
+
+impl std::error::Error for NotSent {}
 
 impl fmt::Debug for HttpConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -113,17 +183,27 @@ impl fmt::Debug for HttpConfig {
 #[derive(Clone)]
 pub struct Http {
     agent: ureq::Agent,
+    /// The same settings without any proxy, for loopback hosts.
+    loopback: ureq::Agent,
     body_limit: u64,
 }
 
 impl Http {
-    /// Sends `request` and reads the whole response, up to the body limit.
+    /// Sends `request` and reads the whole response, up to the body limit. The response keeps
+    /// the request's secrets (see [`HttpRequest::secret`]) so that its
+    /// [`excerpt`](HttpResponse::excerpt) and [`server_text`](HttpResponse::server_text) never
+    /// repeat them.
     ///
     /// # Errors
     /// [`TransportError`] for anything that is not an HTTP response: insecure URL, connection,
     /// timeout, TLS, a lost connection, an over-limit body.
     pub fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
         let uri = secure_uri(&request.url)?;
+        let agent = if uri.host().is_some_and(is_loopback) {
+            &self.loopback
+        } else {
+            &self.agent
+        };
         let mut builder = http::Request::builder()
             .method(request.method.as_http())
             .uri(uri);
@@ -133,7 +213,7 @@ impl Http {
         let built = builder.body(request.body.as_slice()).map_err(|_| {
             TransportError::new(TransportKind::InvalidRequest, "invalid header or URL")
         })?;
-        let mut response = self.agent.run(built).map_err(TransportError::from_ureq)?;
+        let mut response = agent.run(built).map_err(TransportError::from_ureq)?;
         let status = response.status().as_u16();
         let headers = std::mem::take(response.headers_mut());
         let body = response
@@ -146,7 +226,37 @@ impl Http {
             status,
             headers,
             body,
+            secrets: request.secret_values(),
         })
+    }
+
+    /// [`send`](Self::send) as one attempt of a call that `attempts` follows across retries:
+    /// once an attempt may have reached the server, a later failure that by itself would be
+    /// "nothing was sent" is reported as may-have-reached too, so the error a retried call ends
+    /// with is truthful about the whole call. A 429 answer counts as not acted on.
+    ///
+    /// # Errors
+    /// As for [`send`](Self::send).
+    pub fn send_attempt(
+        &self,
+        request: &HttpRequest,
+        attempts: &Attempts,
+    ) -> Result<HttpResponse, TransportError> {
+        match self.send(request) {
+            Ok(response) => {
+                if response.status() != 429 {
+                    attempts.reached.set(true);
+                }
+                Ok(response)
+            }
+            Err(mut error) => {
+                if attempts.reached.get() {
+                    error.reached = true;
+                }
+                attempts.reached.set(error.reached);
+                Err(error)
+            }
+        }
     }
 
     /// The largest body [`send`](Self::send) accepts.
@@ -160,6 +270,25 @@ impl fmt::Debug for Http {
         f.debug_struct("Http")
             .field("body_limit", &self.body_limit)
             .finish_non_exhaustive()
+    }
+}
+
+/// Whether any attempt of one call so far may have reached the server (see
+/// [`Http::send_attempt`]). One per call; not shared between threads.
+#[derive(Debug, Default)]
+pub struct Attempts {
+    reached: std::cell::Cell<bool>,
+}
+
+impl Attempts {
+    /// No attempt yet.
+    pub fn new() -> Self {
+        Attempts::default()
+    }
+
+    /// Whether an attempt so far may have reached the server.
+    pub fn may_have_reached_server(&self) -> bool {
+        self.reached.get()
     }
 }
 
@@ -198,6 +327,7 @@ pub struct HttpRequest {
     url: String,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
+    secrets: Vec<String>,
 }
 
 impl HttpRequest {
@@ -208,6 +338,7 @@ impl HttpRequest {
             url: url.into(),
             headers: Vec::new(),
             body: Vec::new(),
+            secrets: Vec::new(),
         }
     }
 
@@ -222,9 +353,42 @@ impl HttpRequest {
     }
 
     /// Adds a header (a second one of the same name is added, not replaced).
+    #[must_use]
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
         self
+    }
+
+    /// Adds a header whose value is a secret (an API key, a token): see [`secret`](Self::secret).
+    #[must_use]
+    pub fn secret_header(self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        let value = value.into();
+        self.secret(value.clone()).header(name, value)
+    }
+
+    /// Declares a secret this request carries (in a header, the query or the body): text the
+    /// server sends back is scrubbed of it, in every form it may have been sent or echoed, before
+    /// an error keeps it (see [`Scrubber`]). The value of an `Authorization` header is always
+    /// treated as a secret.
+    #[must_use]
+    pub fn secret(mut self, value: impl Into<String>) -> Self {
+        self.secrets.push(value.into());
+        self
+    }
+
+    /// The declared secrets and the `Authorization` value with its credential part. Only
+    /// collected per request; the [`Scrubber`] is built when an error needs server text.
+    fn secret_values(&self) -> Vec<String> {
+        let mut secrets = self.secrets.clone();
+        for (name, value) in &self.headers {
+            if name.eq_ignore_ascii_case("authorization") {
+                secrets.push(value.clone());
+                if let Some((_, credential)) = value.split_once(' ') {
+                    secrets.push(credential.trim().to_owned());
+                }
+            }
+        }
+        secrets
     }
 
     /// Sets or replaces the header `name` (case-insensitive).
@@ -234,6 +398,7 @@ impl HttpRequest {
     }
 
     /// Sets the body and its `Content-Type`.
+    #[must_use]
     pub fn body(mut self, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
         self.set_header("content-type", content_type);
         self.body = body.into();
@@ -303,6 +468,7 @@ pub struct HttpResponse {
     status: u16,
     headers: http::HeaderMap,
     body: Vec<u8>,
+    secrets: Vec<String>,
 }
 
 impl HttpResponse {
@@ -320,7 +486,15 @@ impl HttpResponse {
             status,
             headers,
             body,
+            secrets: Vec::new(),
         }
+    }
+
+    /// The same response, scrubbing `secret` from its excerpts too (tests, adapters).
+    #[must_use]
+    pub fn with_secret(mut self, secret: &str) -> Self {
+        self.secrets.push(secret.to_owned());
+        self
     }
 
     /// The HTTP status code.
@@ -343,9 +517,43 @@ impl HttpResponse {
         &self.body
     }
 
-    /// A bounded, printable excerpt of the body for error messages (see [`excerpt`]).
+    /// A bounded, printable excerpt of the body for error messages (see [`excerpt`]), scrubbed
+    /// of the request's secrets before it is cut.
     pub fn excerpt(&self) -> String {
-        excerpt(&self.body, EXCERPT_CHARS)
+        let region = &self.body[..self.body.len().min(EXCERPT_CHARS * 4 + SCRUB_MARGIN)];
+        let scrubbed = self.scrubber().scrub(&String::from_utf8_lossy(region));
+        let mut cut = excerpt(scrubbed.as_bytes(), EXCERPT_CHARS);
+        if self.body.len() > region.len() && !cut.ends_with('…') {
+            cut.push('…');
+        }
+        cut
+    }
+
+    /// Server text taken from the body (an error message, a description) made fit for an error:
+    /// scrubbed of the request's secrets, then cut to [`EXCERPT_CHARS`] printable characters.
+    /// Every piece of server text a client keeps in an error goes through here or
+    /// [`excerpt`](Self::excerpt).
+    pub fn server_text(&self, text: &str) -> String {
+        let region: String = text
+            .chars()
+            .take(EXCERPT_CHARS * 4 + SCRUB_MARGIN)
+            .collect();
+        let cut_early = region.len() < text.len();
+        let scrubbed = self.scrubber().scrub(&region);
+        let mut out = excerpt(scrubbed.as_bytes(), EXCERPT_CHARS);
+        if cut_early && !out.ends_with('…') {
+            out.push('…');
+        }
+        out
+    }
+
+    /// A scrubber for the secrets of the request this response answers.
+    pub fn scrubber(&self) -> Scrubber {
+        let mut scrubber = Scrubber::new();
+        for secret in &self.secrets {
+            scrubber.add(secret);
+        }
+        scrubber
     }
 }
 
@@ -370,6 +578,9 @@ impl fmt::Debug for HttpResponse {
 
 /// How many characters of a body an error message keeps.
 pub const EXCERPT_CHARS: usize = 200;
+/// Extra bytes scrubbed beyond what an excerpt keeps, so a secret cut by the excerpt's end is
+/// still recognised whole.
+const SCRUB_MARGIN: usize = 1024;
 
 /// The first `max_chars` characters of `body` as text: invalid UTF-8 replaced, control
 /// characters shown as spaces, `…` appended when cut. Error messages use it for bodies that did
@@ -430,7 +641,9 @@ fn is_loopback(host: &str) -> bool {
         || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-/// What kind of failure kept a request from producing an HTTP response.
+/// What kind of failure kept a request from producing an HTTP response. The kind describes the
+/// failure; whether the request may have reached the server is decided by *when* it happened
+/// ([`TransportError::may_have_reached_server`]), not by the kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum TransportKind {
@@ -438,34 +651,21 @@ pub enum TransportKind {
     InsecureUrl,
     /// The request could not be formed (bad URL or header). Nothing was sent.
     InvalidRequest,
-    /// Name resolution or connecting failed. Nothing reached the server.
+    /// Name resolution, connecting or a proxy's `CONNECT` failed. Nothing reached the server.
     Connect,
-    /// The exchange took longer than its timeout. The server may have processed it.
+    /// The exchange took longer than its timeout.
     Timeout,
-    /// The connection was reset or closed mid-exchange. The server may have processed it.
+    /// The connection was reset or closed mid-exchange.
     ConnectionLost,
-    /// The TLS handshake or certificate check failed. Nothing was sent.
+    /// TLS failed: during the handshake (a refused certificate; nothing was sent) or afterwards
+    /// (a corrupt record or a fatal alert while the response was read; the request was sent).
     Tls,
     /// The response body exceeded the limit. The server did process the request.
     BodyTooLarge,
-    /// The server's response was not valid HTTP. The server may have processed it.
+    /// The server's response was not valid HTTP.
     Protocol,
     /// Anything else.
     Other,
-}
-
-impl TransportKind {
-    /// Whether the server may have received and acted on the request. Only when this is `false`
-    /// is it safe to retry a request that is not idempotent (one that places a paid call).
-    pub fn may_have_reached_server(self) -> bool {
-        !matches!(
-            self,
-            TransportKind::InsecureUrl
-                | TransportKind::InvalidRequest
-                | TransportKind::Connect
-                | TransportKind::Tls
-        )
-    }
 }
 
 impl fmt::Display for TransportKind {
@@ -485,20 +685,37 @@ impl fmt::Display for TransportKind {
 }
 
 /// A request that produced no HTTP response. Its message never contains the URL (which may
-/// carry a signature) or any header.
+/// carry a signature), any header, or text the server sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{kind}: {detail}")]
+#[error("{kind}: {detail}{}", if *.reached { "" } else { " (nothing was sent)" })]
 pub struct TransportError {
     kind: TransportKind,
     detail: String,
+    reached: bool,
 }
 
 impl TransportError {
-    /// A transport error of `kind`.
+    /// A transport error of `kind` that happened after the request may have been written, except
+    /// for [`TransportKind::InsecureUrl`], [`TransportKind::InvalidRequest`] and
+    /// [`TransportKind::Connect`], which can only happen before.
     pub fn new(kind: TransportKind, detail: impl Into<String>) -> Self {
         TransportError {
             kind,
             detail: detail.into(),
+            reached: !matches!(
+                kind,
+                TransportKind::InsecureUrl | TransportKind::InvalidRequest | TransportKind::Connect
+            ),
+        }
+    }
+
+    /// A transport error of `kind` known to have happened before the first byte of the request
+    /// was written (a refused connection, a failed TLS handshake).
+    pub fn not_sent(kind: TransportKind, detail: impl Into<String>) -> Self {
+        TransportError {
+            kind,
+            detail: detail.into(),
+            reached: false,
         }
     }
 
@@ -507,48 +724,91 @@ impl TransportError {
         self.kind
     }
 
-    /// See [`TransportKind::may_have_reached_server`].
+    /// Whether the server may have received and acted on the request. `false` only when the
+    /// failure happened before the first byte of the request was written: the URL was refused,
+    /// the name did not resolve, the connection (or a proxy's `CONNECT`) failed or timed out, or
+    /// the TLS handshake failed. Every later failure, whatever its kind (a timeout, a reset, a
+    /// TLS alert or corrupt record while reading the response), may have reached the server.
+    /// Only when this is `false` is it safe to repeat a request that is not idempotent.
     pub fn may_have_reached_server(&self) -> bool {
-        self.kind.may_have_reached_server()
+        self.reached
+    }
+
+    /// Whether the same request may succeed if sent again later: connection failures, timeouts,
+    /// lost connections and TLS failures; never a refused URL, an invalid request or an
+    /// over-limit body. Whether it is *safe* to send again is
+    /// [`may_have_reached_server`](Self::may_have_reached_server)'s question.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self.kind,
+            TransportKind::Connect
+                | TransportKind::Timeout
+                | TransportKind::ConnectionLost
+                | TransportKind::Tls
+                | TransportKind::Protocol
+        )
     }
 
     fn from_ureq(error: ureq::Error) -> Self {
-        use ureq::Error as U;
-        use ureq::Timeout as T;
-        let (kind, detail) = match error {
-            U::HostNotFound => (TransportKind::Connect, "host not found".to_owned()),
-            U::ConnectionFailed => (
-                TransportKind::Connect,
-                "connection refused or unreachable".to_owned(),
+        if let ureq::Error::Io(e) = &error
+            && let Some(not_sent) = e
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<NotSent>())
+        {
+            return TransportError::not_sent(not_sent.kind, not_sent.detail.clone());
+        }
+        let (kind, detail) = classify(error);
+        // Not from the connector: the request may have been written.
+        TransportError {
+            kind,
+            detail,
+            reached: !matches!(
+                kind,
+                TransportKind::InsecureUrl | TransportKind::InvalidRequest
             ),
-            U::Timeout(T::Resolve | T::Connect) => {
-                (TransportKind::Connect, "connect timed out".to_owned())
-            }
-            U::Timeout(which) => (TransportKind::Timeout, format!("{which} timeout reached")),
-            U::Io(e) => (io_kind(&e), e.to_string()),
-            U::BodyExceedsLimit(limit) => (
-                TransportKind::BodyTooLarge,
-                format!("over the {limit}-byte limit"),
-            ),
-            U::Tls(message) => (TransportKind::Tls, message.to_owned()),
-            U::Rustls(e) => (TransportKind::Tls, e.to_string()),
-            U::Protocol(e) => (TransportKind::Protocol, e.to_string()),
-            U::LargeResponseHeader(..) => (
-                TransportKind::Protocol,
-                "response headers too large".to_owned(),
-            ),
-            U::BodyStalled => (TransportKind::Timeout, "response body stalled".to_owned()),
-            // Variants that can echo the URL (BadUri, RequireHttpsOnly) or are not expected
-            // with this configuration get a fixed message.
-            other => (TransportKind::Other, variant_name(&other)),
-        };
-        TransportError { kind, detail }
+        }
+    }
+}
+
+/// The kind of a ureq error and a fixed or library-made message (never server text, a URL or a
+/// header).
+fn classify(error: ureq::Error) -> (TransportKind, String) {
+    use ureq::Error as U;
+    use ureq::Timeout as T;
+    match error {
+        U::HostNotFound => (TransportKind::Connect, "host not found".to_owned()),
+        U::ConnectionFailed => (
+            TransportKind::Connect,
+            "connection refused or unreachable".to_owned(),
+        ),
+        U::Timeout(T::Resolve | T::Connect) => {
+            (TransportKind::Connect, "connect timed out".to_owned())
+        }
+        U::Timeout(which) => (TransportKind::Timeout, format!("{which} timeout reached")),
+        U::Io(e) => (io_kind(&e), io_detail(&e)),
+        U::BodyExceedsLimit(limit) => (
+            TransportKind::BodyTooLarge,
+            format!("over the {limit}-byte limit"),
+        ),
+        U::Tls(message) => (TransportKind::Tls, message.to_owned()),
+        U::Rustls(e) => (TransportKind::Tls, rustls_detail(&e)),
+        // ureq-proto's messages may quote what the server sent: keep the variant only.
+        U::Protocol(_) => (
+            TransportKind::Protocol,
+            "malformed HTTP response".to_owned(),
+        ),
+        U::LargeResponseHeader(..) => (
+            TransportKind::Protocol,
+            "response headers too large".to_owned(),
+        ),
+        U::BodyStalled => (TransportKind::Timeout, "response body stalled".to_owned()),
+        // Variants that can echo the URL (BadUri, RequireHttpsOnly) or are not expected
+        // with this configuration get a fixed message.
+        other => (TransportKind::Other, variant_name(&other)),
     }
 }
 
 fn io_kind(error: &io::Error) -> TransportKind {
-    // rustls reports a refused certificate or a failed handshake as an io::Error around its own
-    // error; that is a TLS failure (nothing was sent), not a lost connection.
     if error
         .get_ref()
         .is_some_and(|inner| inner.is::<rustls::Error>())
@@ -560,8 +820,26 @@ fn io_kind(error: &io::Error) -> TransportKind {
             TransportKind::Connect
         }
         io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => TransportKind::Timeout,
+        io::ErrorKind::InvalidData => TransportKind::Protocol,
         _ => TransportKind::ConnectionLost,
     }
+}
+
+fn io_detail(error: &io::Error) -> String {
+    match error
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<rustls::Error>())
+    {
+        Some(tls) => rustls_detail(tls),
+        // The OS's description of the error kind, never a message built from peer data.
+        None => error.kind().to_string(),
+    }
+}
+
+fn rustls_detail(error: &rustls::Error) -> String {
+    // rustls's messages name the failure (alert, certificate problem); they carry no peer text
+    // beyond fixed enums, but keep them short anyway.
+    error.to_string().chars().take(EXCERPT_CHARS).collect()
 }
 
 fn variant_name(error: &ureq::Error) -> String {
@@ -654,10 +932,39 @@ mod tests {
     }
 
     #[test]
-    fn only_unsent_failures_are_safe_for_non_idempotent_requests() {
-        assert!(!TransportKind::Connect.may_have_reached_server());
-        assert!(!TransportKind::Tls.may_have_reached_server());
-        assert!(TransportKind::Timeout.may_have_reached_server());
-        assert!(TransportKind::ConnectionLost.may_have_reached_server());
+    fn only_failures_before_sending_are_not_sent() {
+        assert!(!TransportError::new(TransportKind::Connect, "x").may_have_reached_server());
+        assert!(TransportError::new(TransportKind::Tls, "x").may_have_reached_server());
+        assert!(!TransportError::not_sent(TransportKind::Tls, "x").may_have_reached_server());
+        assert!(TransportError::new(TransportKind::Timeout, "x").may_have_reached_server());
+        assert!(TransportError::new(TransportKind::ConnectionLost, "x").may_have_reached_server());
+    }
+
+    #[test]
+    fn excerpts_and_server_text_are_scrubbed_before_they_are_cut() {
+        let key = "k3y-0123456789abcdefghijklmnop";
+        let request = HttpRequest::post("https://h/x")
+            .secret_header("x-api-key", key)
+            .header("authorization", "Basic aWQ6c2VjcmV0LXNlY3JldC1zZWNyZXQ=");
+        let body = format!(
+            "{}{{\"echo\":\"{key}\",\"auth\":\"Basic aWQ6c2VjcmV0LXNlY3JldC1zZWNyZXQ=\"}}",
+            "x".repeat(190)
+        );
+        let response = HttpResponse {
+            status: 500,
+            headers: http::HeaderMap::new(),
+            body: body.into_bytes(),
+            secrets: request.secret_values(),
+        };
+        let cut = response.excerpt();
+        assert!(!cut.contains("k3y-0123"), "{cut}");
+        let text = response.server_text(&format!("echo {key} and {}", &key[..20]));
+        assert!(!text.contains("0123456789"), "{text}");
+        assert!(
+            !response
+                .server_text("aWQ6c2VjcmV0LXNlY3JldC1zZWNyZXQ=")
+                .contains("c2Vj")
+        );
+        assert!(response.server_text(&"y".repeat(5000)).chars().count() <= EXCERPT_CHARS + 1);
     }
 }

@@ -56,7 +56,10 @@ pub fn redact_url(url: &str) -> String {
 /// ```
 /// use payauth_core::{ErrorChain, TransportError, TransportKind};
 /// let err = TransportError::new(TransportKind::Connect, "connection refused");
-/// assert_eq!(ErrorChain(&err).to_string(), "connection failed: connection refused");
+/// assert_eq!(
+///     ErrorChain(&err).to_string(),
+///     "connection failed: connection refused (nothing was sent)"
+/// );
 /// ```
 #[derive(Clone, Copy)]
 pub struct ErrorChain<'a>(pub &'a (dyn StdError + 'static));

@@ -40,12 +40,20 @@ pub fn transport_verdict(error: &TransportError, idempotency: Idempotency) -> Ve
     }
 }
 
+/// The one rule for which HTTP statuses are worth another attempt: 408, 429, 500, 502, 503 and
+/// 504. Every other status, 501 Not Implemented and 505 included, says the request itself will
+/// not work. The retry loops ([`status_verdict`]) and every client's `is_retryable()` use it.
+pub fn retryable_status(status: u16) -> bool {
+    matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
+}
+
 /// The retry rule for an HTTP response.
 ///
 /// - 429 Too Many Requests: the server refused the request without acting on it, so it is
 ///   retried whatever the idempotency, after `Retry-After`.
-/// - 408, 500, 502, 503, 504: retried only if `Idempotent` (the server may have acted).
-/// - Anything else, including every other 4xx: not retried; the request itself is wrong.
+/// - The other [`retryable_status`] codes (408, 500, 502, 503, 504): retried only if
+///   `Idempotent` (the server may have acted).
+/// - Anything else, including every other 4xx and 501: not retried; the request itself is wrong.
 pub fn status_verdict(
     response: &HttpResponse,
     idempotency: Idempotency,
@@ -56,7 +64,7 @@ pub fn status_verdict(
         .and_then(|v| parse_retry_after(v, now));
     match response.status() {
         429 => Verdict::Retry { retry_after },
-        408 | 500 | 502 | 503 | 504 if idempotency == Idempotency::Idempotent => {
+        status if retryable_status(status) && idempotency == Idempotency::Idempotent => {
             Verdict::Retry { retry_after }
         }
         _ => Verdict::Stop,
@@ -77,7 +85,14 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 /// Bounded retries with exponential back-off, jitter, a cap, `Retry-After` and a total deadline.
 ///
 /// Defaults: 3 attempts, back-off 200 ms doubling to at most 5 s, `Retry-After` honoured up to
-/// 60 s, everything within 30 s. Time comes from the caller's [`Clock`], so tests run instantly.
+/// 60 s, everything within 30 s (or within the client's timeout, when the client sets one and
+/// the deadline was not set explicitly). Time comes from the caller's [`Clock`], so tests run
+/// instantly.
+///
+/// A `Retry-After` is a floor under the back-off, never a shortcut: `Retry-After: 0` or a date
+/// in the past waits the normal back-off. A wait that would pass the deadline, or a
+/// `Retry-After` over [`max_retry_after`](Self::max_retry_after), is not taken: the attempt's
+/// error is returned with the server's requested wait ([`Stopped::refused_wait`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryPolicy {
     max_attempts: u32,
@@ -85,6 +100,18 @@ pub struct RetryPolicy {
     max_backoff: Duration,
     max_retry_after: Duration,
     deadline: Duration,
+    deadline_set: bool,
+}
+
+/// Why [`RetryPolicy::execute`] gave up: the last attempt's error, and the server's
+/// `Retry-After` when it asked for a wait the policy would not take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stopped<E> {
+    /// The last attempt's error.
+    pub error: E,
+    /// The wait the server asked for (`Retry-After`) that would have passed the deadline or the
+    /// `max_retry_after` cap; `None` when retries stopped for another reason.
+    pub refused_wait: Option<Duration>,
 }
 
 impl Default for RetryPolicy {
@@ -95,6 +122,7 @@ impl Default for RetryPolicy {
             max_backoff: Duration::from_secs(5),
             max_retry_after: Duration::from_secs(60),
             deadline: Duration::from_secs(30),
+            deadline_set: false,
         }
     }
 }
@@ -109,12 +137,14 @@ impl RetryPolicy {
     }
 
     /// Total attempts, the first included (at least 1).
+    #[must_use]
     pub fn max_attempts(mut self, attempts: u32) -> Self {
         self.max_attempts = attempts.max(1);
         self
     }
 
     /// The first back-off; each next one doubles, up to `max`.
+    #[must_use]
     pub fn backoff(mut self, initial: Duration, max: Duration) -> Self {
         self.initial_backoff = initial;
         self.max_backoff = max.max(initial);
@@ -122,6 +152,7 @@ impl RetryPolicy {
     }
 
     /// The longest `Retry-After` obeyed; a server asking for more ends the retries.
+    #[must_use]
     pub fn max_retry_after(mut self, max: Duration) -> Self {
         self.max_retry_after = max;
         self
@@ -129,9 +160,27 @@ impl RetryPolicy {
 
     /// The time budget for all attempts and waits together; a wait that would overrun it is
     /// not started.
+    #[must_use]
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.deadline = deadline;
+        self.deadline_set = true;
         self
+    }
+
+    /// Sets the deadline to `deadline` unless [`deadline`](Self::deadline) was called: clients
+    /// pass their timeout, so a caller who set a 1.5 s timeout is not held for a 29 s
+    /// `Retry-After`.
+    #[must_use]
+    pub fn default_deadline(mut self, deadline: Duration) -> Self {
+        if !self.deadline_set {
+            self.deadline = deadline;
+        }
+        self
+    }
+
+    /// The time budget for all attempts and waits together.
+    pub fn total_deadline(&self) -> Duration {
+        self.deadline
     }
 
     /// The configured number of attempts.
@@ -147,41 +196,68 @@ impl RetryPolicy {
     pub fn run<T, E>(
         &self,
         clock: &dyn Clock,
-        mut attempt: impl FnMut(u32) -> Result<T, E>,
+        attempt: impl FnMut(u32) -> Result<T, E>,
         verdict: impl Fn(&E) -> Verdict,
     ) -> Result<T, E> {
+        self.execute(clock, attempt, verdict)
+            .map_err(|stopped| stopped.error)
+    }
+
+    /// As [`run`](Self::run), and says when the server asked for a wait that was not taken.
+    ///
+    /// # Errors
+    /// [`Stopped`]: the last attempt's error and the refused `Retry-After`, if any.
+    pub fn execute<T, E>(
+        &self,
+        clock: &dyn Clock,
+        mut attempt: impl FnMut(u32) -> Result<T, E>,
+        verdict: impl Fn(&E) -> Verdict,
+    ) -> Result<T, Stopped<E>> {
         let start = clock.now();
         let mut jitter = Jitter::new();
-        let mut number = 1;
+        let mut number: u32 = 1;
+        let stop = |error, refused_wait| {
+            Err(Stopped {
+                error,
+                refused_wait,
+            })
+        };
         loop {
             let error = match attempt(number) {
                 Ok(value) => return Ok(value),
                 Err(error) => error,
             };
             if number >= self.max_attempts {
-                return Err(error);
+                return stop(error, None);
             }
-            let wait = match verdict(&error) {
-                Verdict::Stop => return Err(error),
+            let backoff = jitter.apply(self.backoff_for(number));
+            let (wait, asked) = match verdict(&error) {
+                Verdict::Stop => return stop(error, None),
                 Verdict::Retry {
                     retry_after: Some(after),
-                } if after > self.max_retry_after => return Err(error),
+                } if after > self.max_retry_after => return stop(error, Some(after)),
+                // The server's wait is a floor under the back-off, never below it.
                 Verdict::Retry {
                     retry_after: Some(after),
-                } => after,
-                Verdict::Retry { retry_after: None } => jitter.apply(self.backoff_for(number)),
+                } => (after.max(backoff), Some(after)),
+                Verdict::Retry { retry_after: None } => (backoff, None),
             };
             let elapsed = clock.now().duration_since(start).unwrap_or(Duration::ZERO);
-            if elapsed + wait > self.deadline {
-                return Err(error);
+            let overruns = elapsed
+                .checked_add(wait)
+                .is_none_or(|end| end > self.deadline);
+            if overruns {
+                return stop(error, asked);
             }
             clock.sleep(wait);
-            number += 1;
+            number = number.saturating_add(1);
         }
     }
 
     fn backoff_for(&self, failed_attempt: u32) -> Duration {
-        let factor = 1u32 << failed_attempt.saturating_sub(1).min(16);
+        let factor = 1u32
+            .checked_shl(failed_attempt.saturating_sub(1).min(16))
+            .unwrap_or(u32::MAX);
         self.initial_backoff
             .saturating_mul(factor)
             .min(self.max_backoff)
@@ -206,7 +282,11 @@ impl Jitter {
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         let fraction = (self.0 >> 11) as f64 / (1u64 << 53) as f64;
-        backoff / 2 + backoff.mul_f64(fraction / 2.0)
+        let half = backoff / 2;
+        // mul_f64 panics on overflow; the fraction is below 1, so this cannot exceed `half`,
+        // but stay on the checked side anyway.
+        let extra = Duration::try_from_secs_f64(half.as_secs_f64() * fraction).unwrap_or(half);
+        half.saturating_add(extra.min(half))
     }
 }
 
@@ -285,6 +365,80 @@ mod tests {
     }
 
     #[test]
+    fn retry_after_zero_or_past_keeps_the_backoff_as_a_floor() {
+        let clock = ManualClock::fixed();
+        let policy = RetryPolicy::default()
+            .max_attempts(3)
+            .backoff(Duration::from_millis(200), Duration::from_secs(5));
+        let _ = policy.run(
+            &clock,
+            |_| Err::<(), ()>(()),
+            |_| Verdict::Retry {
+                retry_after: Some(Duration::ZERO),
+            },
+        );
+        let sleeps = clock.sleeps();
+        assert_eq!(sleeps.len(), 2);
+        assert!(sleeps[0] >= Duration::from_millis(100), "{sleeps:?}");
+        assert!(sleeps[1] >= Duration::from_millis(200), "{sleeps:?}");
+    }
+
+    #[test]
+    fn a_wait_past_the_deadline_is_refused_and_reported() {
+        let clock = ManualClock::fixed();
+        let policy = RetryPolicy::default().default_deadline(Duration::from_millis(1500));
+        let stopped = policy
+            .execute(
+                &clock,
+                |_| Err::<(), u32>(7),
+                |_| Verdict::Retry {
+                    retry_after: Some(Duration::from_secs(29)),
+                },
+            )
+            .unwrap_err();
+        assert_eq!(
+            stopped,
+            Stopped {
+                error: 7,
+                refused_wait: Some(Duration::from_secs(29))
+            }
+        );
+        assert!(clock.sleeps().is_empty());
+        // An explicit deadline wins over the client's default.
+        let explicit = RetryPolicy::default()
+            .deadline(Duration::from_secs(40))
+            .default_deadline(Duration::from_secs(1));
+        assert_eq!(explicit.total_deadline(), Duration::from_secs(40));
+        // Back-off alone stops without a refused wait.
+        let stopped = RetryPolicy::default()
+            .deadline(Duration::ZERO)
+            .execute(&clock, |_| Err::<(), u32>(1), |_| retry())
+            .unwrap_err();
+        assert_eq!(stopped.refused_wait, None);
+    }
+
+    #[test]
+    fn huge_waits_and_deadlines_do_not_overflow() {
+        // The attempt itself takes a second, so elapsed + Retry-After overflows a Duration.
+        let clock = ManualClock::fixed();
+        let stopped = RetryPolicy::default()
+            .max_retry_after(Duration::MAX)
+            .deadline(Duration::MAX)
+            .execute(
+                &clock,
+                |_| {
+                    clock.advance(Duration::from_secs(1));
+                    Err::<(), u32>(1)
+                },
+                |_| Verdict::Retry {
+                    retry_after: parse_retry_after("18446744073709551615", SystemTime::UNIX_EPOCH),
+                },
+            )
+            .unwrap_err();
+        assert_eq!(stopped.refused_wait, Some(Duration::from_secs(u64::MAX)));
+    }
+
+    #[test]
     fn retry_after_formats() {
         let now = httpdate::parse_http_date("Wed, 21 Oct 2026 07:28:00 GMT").unwrap();
         assert_eq!(
@@ -321,6 +475,7 @@ mod tests {
             expect
         );
         for status in [408, 500, 502, 503, 504] {
+            assert!(retryable_status(status));
             let r = response(status, None);
             assert_eq!(status_verdict(&r, Idempotency::Idempotent, now), retry());
             assert_eq!(
@@ -328,7 +483,8 @@ mod tests {
                 Verdict::Stop
             );
         }
-        for status in [400, 401, 403, 404, 409, 422, 501] {
+        for status in [400, 401, 403, 404, 409, 422, 501, 505] {
+            assert!(!retryable_status(status));
             let r = response(status, None);
             assert_eq!(
                 status_verdict(&r, Idempotency::Idempotent, now),

@@ -261,6 +261,9 @@ fn index() -> Value {
         "faults": [
             "reset", "delay {ms}", "html_error {status}", "malformed_json", "oversized_body {bytes}",
             "too_many_requests {retry_after}", "process_then_drop", "process_then_delay {ms}",
+            "tls_garbage", "tls_fatal_alert", "echo_json {status}", "echo_html {status}",
+            "raw_member {name, raw}", "continue_flood {count}", "drip_head {ms}", "drip_body {ms}",
+            "poison_keep_alive", "huge_err_msg {bytes}", "unavailable {retry_after}",
         ],
     })
 }
@@ -326,39 +329,61 @@ fn parse_fault(body: &Value) -> Result<Fault, String> {
         }
         Ok(wait)
     };
+    let status = |name: &str| -> Result<u16, String> {
+        body.get("status")
+            .and_then(Value::as_u64)
+            .and_then(|s| u16::try_from(s).ok())
+            .filter(|s| (100..=599).contains(s))
+            .ok_or_else(|| format!("fault {name} needs \"status\" (100 to 599)"))
+    };
+    let count = |name: &str, field: &str, max: usize| -> Result<usize, String> {
+        body.get(field)
+            .and_then(Value::as_u64)
+            .and_then(|n| usize::try_from(n).ok())
+            .filter(|n| *n <= max)
+            .ok_or_else(|| format!("fault {name} needs \"{field}\" (at most {max})"))
+    };
+    let retry_after = || match body.get("retry_after") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => "1".to_owned(),
+    };
     let kind = body.get("fault").and_then(Value::as_str).unwrap_or("");
     Ok(match kind {
         "reset" => Fault::Reset,
         "delay" => Fault::Delay(millis(kind)?),
-        "html_error" => {
-            let status = body
-                .get("status")
-                .and_then(Value::as_u64)
-                .and_then(|s| u16::try_from(s).ok())
-                .filter(|s| (100..=599).contains(s))
-                .ok_or("fault html_error needs \"status\" (100 to 599)")?;
-            Fault::HtmlError(status)
-        }
+        "html_error" => Fault::HtmlError(status(kind)?),
         "malformed_json" => Fault::MalformedJson,
-        "oversized_body" => {
-            let bytes = body
-                .get("bytes")
-                .and_then(Value::as_u64)
-                .and_then(|b| usize::try_from(b).ok())
-                .filter(|b| *b <= 64 << 20)
-                .ok_or("fault oversized_body needs \"bytes\" (at most 64 MiB)")?;
-            Fault::OversizedBody(bytes)
-        }
-        "too_many_requests" => {
-            let retry_after = match body.get("retry_after") {
-                Some(Value::String(s)) => s.clone(),
-                Some(Value::Number(n)) => n.to_string(),
-                _ => "1".to_owned(),
-            };
-            Fault::TooManyRequests { retry_after }
-        }
+        "oversized_body" => Fault::OversizedBody(count(kind, "bytes", 64 << 20)?),
+        "too_many_requests" => Fault::TooManyRequests {
+            retry_after: retry_after(),
+        },
         "process_then_drop" => Fault::ProcessThenDrop,
         "process_then_delay" => Fault::ProcessThenDelay(millis(kind)?),
+        "tls_garbage" => Fault::TlsGarbage,
+        "tls_fatal_alert" => Fault::TlsFatalAlert,
+        "echo_json" => Fault::EchoJson(status(kind)?),
+        "echo_html" => Fault::EchoHtml(status(kind)?),
+        "raw_member" => {
+            let text = |field: &str| {
+                body.get(field)
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                    .ok_or_else(|| format!("fault raw_member needs \"{field}\" (a string)"))
+            };
+            Fault::RawMember {
+                name: text("name")?,
+                raw: text("raw")?,
+            }
+        }
+        "continue_flood" => Fault::ContinueFlood(count(kind, "count", 100_000)?),
+        "drip_head" => Fault::DripHead(millis(kind)?),
+        "drip_body" => Fault::DripBody(millis(kind)?),
+        "poison_keep_alive" => Fault::PoisonKeepAlive,
+        "huge_err_msg" => Fault::HugeErrMsg(count(kind, "bytes", 64 << 20)?),
+        "unavailable" => Fault::Unavailable {
+            retry_after: retry_after(),
+        },
         _ => {
             return Err(format!(
                 "unknown fault {kind:?}; GET {CONTROL_PREFIX}/ lists the faults"
@@ -460,6 +485,33 @@ mod tests {
                 retry_after: "3".into()
             })
         );
+        assert_eq!(
+            parse(json!({"fault": "raw_member", "name": "expires_in", "raw": "1e400"})),
+            Ok(Fault::RawMember {
+                name: "expires_in".into(),
+                raw: "1e400".into()
+            })
+        );
+        assert_eq!(
+            parse(json!({"fault": "unavailable", "retry_after": "Wed, 21 Oct 2015 07:28:00 GMT"})),
+            Ok(Fault::Unavailable {
+                retry_after: "Wed, 21 Oct 2015 07:28:00 GMT".into()
+            })
+        );
+        assert_eq!(
+            parse(json!({"fault": "echo_html", "status": 400})),
+            Ok(Fault::EchoHtml(400))
+        );
+        assert_eq!(
+            parse(json!({"fault": "huge_err_msg", "bytes": 900_000})),
+            Ok(Fault::HugeErrMsg(900_000))
+        );
+        assert_eq!(
+            parse(json!({"fault": "tls_garbage"})),
+            Ok(Fault::TlsGarbage)
+        );
+        assert!(parse(json!({"fault": "raw_member", "name": "expires_in"})).is_err());
+        assert!(parse(json!({"fault": "continue_flood", "count": 1_000_000})).is_err());
         assert!(parse(json!({"fault": "html_error"})).is_err());
         assert!(parse(json!({"fault": "delay", "ms": 700_000})).is_err());
         assert!(parse(json!({"fault": "explode"})).is_err());

@@ -39,15 +39,93 @@ pub enum Fault {
         /// The body, sent as `application/json`.
         body: String,
     },
+    /// Process the request, then write bytes that are not a TLS record on the raw connection
+    /// (on plain HTTP: bytes that are not an HTTP response) and close it: a corrupt record
+    /// arriving while the client reads the response.
+    TlsGarbage,
+    /// Process the request, then send a fatal TLS alert record (`internal_error`) on the raw
+    /// connection and close it.
+    TlsFatalAlert,
+    /// Answer with this status and a JSON body that echoes the request's headers, query and
+    /// body into every member a client quotes in errors: `ErrMsg`/`RespMsg` (inside a
+    /// `FaultResult` envelope), `error_description`, `message`, `title`, `detail`. A server or a
+    /// proxy that reflects the request.
+    EchoJson(u16),
+    /// Answer with this status and an HTML page that echoes the request's headers, query and
+    /// body.
+    EchoHtml(u16),
+    /// Process the request normally, then replace the top-level member `name` of the JSON
+    /// answer with `raw`, written as-is (`9223372036854775807`, `1e400`, `-5`, `"abc"`): a token
+    /// or session response with an unusable number.
+    RawMember {
+        /// The member (`expires_in`, `expiresAt`, ...).
+        name: String,
+        /// The JSON text written for its value.
+        raw: String,
+    },
+    /// Process the request, and write this many `100 Continue` interim responses before the
+    /// answer.
+    ContinueFlood(usize),
+    /// Process the request, then write the answer's head one byte per interval.
+    DripHead(Duration),
+    /// Process the request, write the answer's head, then its body one byte per interval.
+    DripBody(Duration),
+    /// Answer normally and keep the connection alive, then answer the next request on it (which
+    /// is processed) with garbage and a reset.
+    PoisonKeepAlive,
+    /// Answer 200 with an error envelope whose `ErrMsg` is this many bytes long (the other
+    /// quoted members of [`Fault::EchoJson`] hold up to 16 KiB each).
+    HugeErrMsg(usize),
+    /// Answer 503 with this `Retry-After` value, without processing the request.
+    Unavailable {
+        /// The `Retry-After` header value (seconds or an HTTP-date).
+        retry_after: String,
+    },
+}
+
+/// A request as it arrived, before any fault (see `Sandbox::arrivals`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Arrival {
+    /// The method.
+    pub method: String,
+    /// The path, without the query.
+    pub path: String,
+    /// The `Idempotency-Key` header, if any.
+    pub idempotency_key: Option<String>,
+    /// The query string, without `?`.
+    pub query: String,
+    /// Every header, in order.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
 }
 
 /// Faults waiting for their request, by exact path.
 #[derive(Default)]
 pub(crate) struct FaultScript {
     queued: Mutex<HashMap<String, VecDeque<Fault>>>,
+    arrivals: Mutex<Vec<Arrival>>,
 }
 
+/// The arrival log keeps at most this many requests.
+const ARRIVALS_KEPT: usize = 100_000;
+
 impl FaultScript {
+    pub(crate) fn arrived(&self, arrival: Arrival) {
+        let mut arrivals = self.arrivals.lock().unwrap_or_else(PoisonError::into_inner);
+        if arrivals.len() < ARRIVALS_KEPT {
+            arrivals.push(arrival);
+        }
+    }
+
+    pub(crate) fn arrivals(&self) -> Vec<Arrival> {
+        self.arrivals
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
     pub(crate) fn push(&self, path: &str, fault: Fault, times: usize) {
         let mut queued = self.queued.lock().unwrap_or_else(PoisonError::into_inner);
         let queue = queued.entry(normalise(path)).or_default();

@@ -28,7 +28,7 @@ pub use easypay::{
     PCI_EASYPAY_SIGNER,
 };
 pub use easypay_card::{CardKey, CardKeyError};
-pub use faults::Fault;
+pub use faults::{Arrival, Fault};
 pub use numcheck::{DEFAULT_NUMCHECK_SECRET, NumCheckEmulator};
 pub use oauth::{
     BasicEncoding, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_DASHBOARD_USER,
@@ -188,6 +188,12 @@ impl Sandbox {
         self.shared.faults.push(path, fault, 1);
     }
 
+    /// Every request read so far, in order, before any fault was applied (at most 100,000):
+    /// how many attempts of a call reached the server, and which idempotency keys they carried.
+    pub fn arrivals(&self) -> Vec<Arrival> {
+        self.shared.faults.arrivals()
+    }
+
     /// Applies `fault` to the next `times` requests on `path`.
     pub fn inject_times(&self, path: &str, fault: Fault, times: usize) {
         self.shared.faults.push(path, fault, times);
@@ -226,18 +232,21 @@ impl fmt::Debug for Sandbox {
 impl SandboxBuilder {
     /// The clock the emulators read; share a `ManualClock` with the client under test to move
     /// both at once. Default: the system clock.
+    #[must_use]
     pub fn clock(mut self, clock: SharedClock) -> Self {
         self.clock = clock;
         self
     }
 
     /// Serve HTTPS with the test certificate (see [`Sandbox::ca_certificate_der`]).
+    #[must_use]
     pub fn tls(mut self) -> Self {
         self.tls = true;
         self
     }
 
     /// Listen on this port instead of an ephemeral one.
+    #[must_use]
     pub fn port(mut self, port: u16) -> Self {
         self.port = port;
         self
@@ -246,6 +255,7 @@ impl SandboxBuilder {
     /// Calls `log` once per request, after the answer is decided (or the connection dropped),
     /// with a [`RequestRecord`]: method, path, status, emulator, fault. Records hold no headers,
     /// query or body, so no credential reaches the log.
+    #[must_use]
     pub fn request_log(mut self, log: impl Fn(&RequestRecord) + Send + Sync + 'static) -> Self {
         self.request_log = Some(Arc::new(log));
         self

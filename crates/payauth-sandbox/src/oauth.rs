@@ -71,6 +71,7 @@ impl OAuthClient {
     }
 
     /// Expects this client's Basic header in the RFC 6749 form-urlencoded form.
+    #[must_use]
     pub fn form_encoded(mut self) -> Self {
         self.encoding = BasicEncoding::FormEncoded;
         self
@@ -78,6 +79,7 @@ impl OAuthClient {
 
     /// Decodes this client's Basic header as a certified OpenID provider does
     /// ([`BasicEncoding::Strict`]).
+    #[must_use]
     pub fn strict(mut self) -> Self {
         self.encoding = BasicEncoding::Strict;
         self
@@ -85,12 +87,14 @@ impl OAuthClient {
 
     /// Decodes this client's Basic header with `unquote`, as authlib does
     /// ([`BasicEncoding::Unquote`]).
+    #[must_use]
     pub fn unquote(mut self) -> Self {
         self.encoding = BasicEncoding::Unquote;
         self
     }
 
     /// Accepts this client's secret only in the form body (`client_secret_post`).
+    #[must_use]
     pub fn post_only(mut self) -> Self {
         self.auth = ClientAuth::Secret {
             basic: false,
@@ -194,6 +198,8 @@ pub enum Discovery {
 
 struct Issued {
     client_id: String,
+    /// The `scope` parameter of the token request, echoed by `/api/resource`.
+    scope: Option<String>,
     expires_at: SystemTime,
 }
 
@@ -423,6 +429,7 @@ impl OAuthEmulator {
             token.clone(),
             Issued {
                 client_id,
+                scope: field("scope").map(str::to_owned),
                 expires_at: shared.clock.now() + lifetime,
             },
         );
@@ -493,7 +500,7 @@ impl OAuthEmulator {
         match tokens.get(token) {
             Some(issued) if shared.clock.now() < issued.expires_at => Response::json(
                 200,
-                &json!({ "resource": "ok", "client_id": issued.client_id }),
+                &json!({ "resource": "ok", "client_id": issued.client_id, "scope": issued.scope }),
             ),
             _ => challenge(Some("invalid_token")),
         }

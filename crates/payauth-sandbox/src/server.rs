@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::control_api::{self, Logged};
-use crate::faults::Fault;
+use crate::faults::{Arrival, Fault};
 use crate::http::{Request, Response, reason};
 use crate::state::Shared;
 
@@ -101,6 +101,7 @@ fn serve(
         None => Box::new(tcp),
     };
     let mut buffer = Vec::new();
+    let mut poisoned = false;
     loop {
         let Some(request) = read_request(&mut stream, &mut buffer, stop, peer)? else {
             return Ok(());
@@ -119,6 +120,22 @@ fn serve(
         }
         shared.counters.request();
         shared.arrived(&request);
+        shared.faults.arrived(Arrival {
+            method: request.method.clone(),
+            path: request.path.clone(),
+            idempotency_key: request.header("idempotency-key").map(str::to_owned),
+            query: request.query.clone(),
+            headers: request.headers.clone(),
+            body: request.body.clone(),
+        });
+        if poisoned {
+            // The request after a poisoned answer is processed and answered with garbage.
+            let _logged = Logged::new(shared, &request, None);
+            let _ = shared.route(&request);
+            stream.write_all(GARBAGE)?;
+            stream.flush()?;
+            return reset(&control);
+        }
         let fault = shared.faults.take(&request.path);
         let mut logged = Logged::new(shared, &request, fault.as_ref());
         let response = match fault {
@@ -148,6 +165,53 @@ fn serve(
                 let response = shared.route(&request);
                 std::thread::sleep(wait);
                 response
+            }
+            Some(Fault::TlsGarbage) => {
+                let _ = shared.route(&request);
+                return raw_then_close(&control, GARBAGE);
+            }
+            Some(Fault::TlsFatalAlert) => {
+                let _ = shared.route(&request);
+                return raw_then_close(&control, FATAL_ALERT);
+            }
+            Some(Fault::EchoJson(status)) => vendor_error(status, &echo(&request)),
+            Some(Fault::EchoHtml(status)) => Response::raw(
+                status,
+                "text/html",
+                format!(
+                    "<html><body><h1>{status} {}</h1><pre>{}</pre></body></html>",
+                    reason(status),
+                    echo(&request)
+                ),
+            ),
+            Some(Fault::RawMember { name, raw }) => raw_member(shared.route(&request), &name, &raw),
+            Some(Fault::ContinueFlood(count)) => {
+                let response = shared.route(&request);
+                for _ in 0..count {
+                    stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
+                }
+                response
+            }
+            Some(Fault::DripHead(every)) => {
+                let bytes = encode_response(&shared.route(&request), true);
+                let head = bytes.len() - response_body_len(&bytes);
+                return drip(&mut stream, &bytes, 0, head, every);
+            }
+            Some(Fault::DripBody(every)) => {
+                let bytes = encode_response(&shared.route(&request), true);
+                let head = bytes.len() - response_body_len(&bytes);
+                return drip(&mut stream, &bytes, head, bytes.len(), every);
+            }
+            Some(Fault::PoisonKeepAlive) => {
+                let response = shared.route(&request);
+                logged.status(response.status);
+                write_response(&mut stream, &response, false)?;
+                poisoned = true;
+                continue;
+            }
+            Some(Fault::HugeErrMsg(bytes)) => huge_error(bytes),
+            Some(Fault::Unavailable { retry_after }) => {
+                html_error(503).header("Retry-After", retry_after)
             }
         };
         logged.status(response.status);
@@ -265,6 +329,11 @@ fn write_response(
     response: &Response,
     close: bool,
 ) -> io::Result<()> {
+    stream.write_all(&encode_response(response, close))?;
+    stream.flush()
+}
+
+fn encode_response(response: &Response, close: bool) -> Vec<u8> {
     let mut head = format!(
         "HTTP/1.1 {} {}\r\nContent-Length: {}\r\n",
         response.status,
@@ -283,8 +352,126 @@ fn write_response(
     head.push_str("\r\n");
     let mut message = head.into_bytes();
     message.extend_from_slice(&response.body);
-    stream.write_all(&message)?;
+    message
+}
+
+/// The length of the body at the end of an encoded response.
+fn response_body_len(message: &[u8]) -> usize {
+    message
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(0, |at| message.len() - at - 4)
+}
+
+/// Bytes that are neither a TLS record nor an HTTP response.
+const GARBAGE: &[u8] = b"\x17\x03\x03\x00\x05\xde\xad\xbe\xef\x00garbage\r\n\r\n";
+/// A TLS 1.2-framed fatal alert record: level 2 (fatal), description 80 (internal_error).
+const FATAL_ALERT: &[u8] = &[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x50];
+
+/// Writes `bytes` on the raw TCP connection, under any TLS, and closes it.
+fn raw_then_close(control: &TcpStream, bytes: &[u8]) -> io::Result<()> {
+    let mut raw = control;
+    raw.write_all(bytes)?;
+    raw.flush()?;
+    control.shutdown(std::net::Shutdown::Both).or(Ok(()))
+}
+
+/// Writes `message[..from]` at once, then `message[from..to]` one byte per `every`, then the rest,
+/// and closes the connection. Stops when the client has gone.
+fn drip(
+    stream: &mut Box<dyn ReadWrite>,
+    message: &[u8],
+    from: usize,
+    to: usize,
+    every: Duration,
+) -> io::Result<()> {
+    stream.write_all(&message[..from])?;
+    stream.flush()?;
+    for byte in &message[from..to] {
+        std::thread::sleep(every);
+        stream.write_all(std::slice::from_ref(byte))?;
+        stream.flush()?;
+    }
+    stream.write_all(&message[to..])?;
     stream.flush()
+}
+
+/// The request as a reflecting server shows it: the request line with the query, the body, then
+/// every header (credentials first), so a 200-character excerpt still holds some of each.
+fn echo(request: &Request) -> String {
+    let mut text = format!("{} {}?{}\n", request.method, request.path, request.query);
+    text.push_str(&String::from_utf8_lossy(&request.body));
+    text.push('\n');
+    let credential = |name: &str| {
+        ["authorization", "x-api-key", "x-auth-token", "sesskey"]
+            .iter()
+            .any(|c| name.eq_ignore_ascii_case(c))
+    };
+    let (first, rest): (Vec<_>, Vec<_>) = request
+        .headers
+        .iter()
+        .partition(|(name, _)| credential(name));
+    for (name, value) in first.into_iter().chain(rest) {
+        text.push_str(&format!("{name}: {value}\n"));
+    }
+    text
+}
+
+/// A JSON error body that puts `text` in every member the clients quote: an EasyPay envelope's
+/// `ErrMsg` and `RespMsg`, RFC 6749's `error_description`, NumCheck's `message`, RFC 7807's
+/// `title` and `detail`.
+fn vendor_error(status: u16, text: &str) -> Response {
+    Response::json(
+        status,
+        &serde_json::json!({
+            "FaultResult": {
+                "FunctionOk": false,
+                "ErrCode": 9999,
+                "ErrMsg": text,
+                "RespMsg": text,
+            },
+            "error": "invalid_request",
+            "error_description": text,
+            "success": false,
+            "statusCode": status,
+            "errorCode": 9999,
+            "message": text,
+            "type": "https://docs.payroc.com/api/errors#bad-request",
+            "title": text,
+            "detail": text,
+        }),
+    )
+}
+
+/// [`vendor_error`] with a 200 status, `ErrMsg` of `bytes` bytes, and the other quoted members
+/// of at most 16 KiB each (so the body stays under the clients' 1 MiB limit).
+fn huge_error(bytes: usize) -> Response {
+    let short = "E".repeat(bytes.min(16 * 1024));
+    let mut response = vendor_error(200, &short);
+    if let Ok(serde_json::Value::Object(mut object)) =
+        serde_json::from_slice::<serde_json::Value>(&response.body)
+    {
+        if let Some(serde_json::Value::Object(result)) = object.get_mut("FaultResult") {
+            result.insert("ErrMsg".into(), "E".repeat(bytes).into());
+        }
+        response.body = serde_json::Value::Object(object).to_string().into_bytes();
+    }
+    response
+}
+
+/// `response` with its top-level JSON member `name` set to the raw JSON text `raw`.
+fn raw_member(mut response: Response, name: &str, raw: &str) -> Response {
+    const MARK: &str = "\u{1}raw-member\u{1}";
+    let Ok(serde_json::Value::Object(mut object)) =
+        serde_json::from_slice::<serde_json::Value>(&response.body)
+    else {
+        return response;
+    };
+    object.insert(name.to_owned(), serde_json::Value::from(MARK));
+    let text = serde_json::Value::Object(object).to_string();
+    let marked = serde_json::Value::from(MARK).to_string();
+    response.body = text.replacen(&marked, raw, 1).into_bytes();
+    response
 }
 
 /// Closes with RST rather than FIN, as a crashed server or a middlebox does.

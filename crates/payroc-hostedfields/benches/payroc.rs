@@ -22,7 +22,7 @@ const BATCH: usize = 25;
 
 fn client(sandbox: &Sandbox) -> Client {
     Client::builder(ApiKey::new(DEFAULT_PAYROC_API_KEY).unwrap())
-        .environment(Environment::Uat)
+        .environment(Environment::Test)
         .identity_url(format!("{}/authorize", sandbox.url()))
         .api_base(format!("{}/v1", sandbox.url()))
         .build()

@@ -3,9 +3,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use payauth_core::{
-    CredentialCell, Expiring, Http, HttpConfig, HttpRequest, HttpResponse, Idempotency,
-    RetryPolicy, SharedClock, SystemClock, TransportError, redact_url, require_secure_url,
-    status_verdict, transport_verdict,
+    Attempts, CacheKey, CredentialCell, DEFAULT_LEASE_TTL, Expiring, Http, HttpConfig, HttpRequest,
+    HttpResponse, Idempotency, RetryPolicy, SharedCache, SharedClock, SharedStore, Stage, Stopped,
+    SystemClock, TransportError, redact_url, require_secure_url, status_verdict, transport_verdict,
 };
 
 use crate::error::{Error, Result};
@@ -19,21 +19,25 @@ use crate::token::{BearerToken, TokenData, parse_token};
 pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(120);
 
 /// Payroc's environments. Test and production have different API keys and different Hosted
-/// Fields library versions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Fields library versions. Reads from configuration as `test` (or `uat`, `staging`) and
+/// `production` (or `prod`): `"uat".parse()`, or serde.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize, serde::Serialize)]
+#[serde(from = "Stage", into = "Stage")]
 #[non_exhaustive]
 pub enum Environment {
-    /// The test environment (UAT).
-    Uat,
+    /// Payroc's test environment (UAT).
+    Test,
     /// Production.
     Production,
 }
+
+payauth_core::two_stage_environment!(Environment);
 
 impl Environment {
     /// The identity service's token endpoint.
     pub fn identity_url(self) -> &'static str {
         match self {
-            Environment::Uat => "https://identity.uat.payroc.com/authorize",
+            Environment::Test => "https://identity.uat.payroc.com/authorize",
             Environment::Production => "https://identity.payroc.com/authorize",
         }
     }
@@ -41,7 +45,7 @@ impl Environment {
     /// The API base URL, without a trailing slash.
     pub fn api_base(self) -> &'static str {
         match self {
-            Environment::Uat => "https://api.uat.payroc.com/v1",
+            Environment::Test => "https://api.uat.payroc.com/v1",
             Environment::Production => "https://api.payroc.com/v1",
         }
     }
@@ -51,7 +55,7 @@ impl Environment {
     /// [`ClientBuilder::lib_version`] when your pages load another.
     pub fn lib_version(self) -> LibVersion {
         let version = match self {
-            Environment::Uat => "1.7.0.261457",
+            Environment::Test => "1.7.0.261457",
             Environment::Production => "1.7.0.261471",
         };
         LibVersion(version.to_owned())
@@ -72,7 +76,9 @@ struct Inner {
     api_base: String,
     lib_version: LibVersion,
     api_key: ApiKey,
-    cell: CredentialCell<TokenData, Error>,
+    cell: Arc<CredentialCell<TokenData, Error>>,
+    /// The fleet-wide layer behind the in-process cell, when a shared store is plugged in.
+    shared: Option<SharedCache>,
     clock: SharedClock,
     retry: RetryPolicy,
 }
@@ -94,20 +100,28 @@ impl Client {
                 env!("CARGO_PKG_VERSION")
             )),
             retry: RetryPolicy::default(),
+            shared_store: None,
+            lease_ttl: DEFAULT_LEASE_TTL,
         }
     }
 
-    /// A valid Bearer token: the cached one, or a new one from `/authorize` when it is missing,
-    /// expired or inside the refresh margin. However many threads ask at once, one fetches (see
-    /// [`payauth_core::CredentialCell`]).
+    /// A valid Bearer token: the cached one, or a new one from `/authorize` when it is missing
+    /// or expired. However many threads ask at once, one fetches. Inside the refresh margin the
+    /// cached token is returned at once and a background thread replaces it, so no caller waits
+    /// while a valid token exists (see
+    /// [`CredentialCell::get_ahead`](payauth_core::CredentialCell::get_ahead)). With a
+    /// [shared store](ClientBuilder::shared_store), one process of the fleet fetches for all.
     ///
     /// # Errors
     /// [`Error::Problem`] when the identity service refuses the key (`NotAuthorized`),
     /// [`Error::Transport`], or an unusable answer. Transport failures, 408, 429 and 5xx are
     /// retried first with the client's [`RetryPolicy`]; other statuses never are.
     pub fn bearer(&self) -> Result<BearerToken> {
-        let inner = &self.inner;
-        let data = inner.cell.get(|| inner.fetch_token())?;
+        let inner = Arc::clone(&self.inner);
+        let data = self
+            .inner
+            .cell
+            .get_ahead(move |ahead| inner.refresh(ahead))?;
         Ok(BearerToken { inner: data })
     }
 
@@ -115,7 +129,11 @@ impl Client {
     /// For a 401 on a request you sent yourself; [`create_session`](Self::create_session) does
     /// this on its own.
     pub fn invalidate(&self, token: &BearerToken) -> bool {
-        self.inner.cell.invalidate(&token.inner)
+        let dropped = self.inner.cell.invalidate(&token.inner);
+        if dropped && let Some(shared) = &self.inner.shared {
+            shared.invalidate(&*token.inner);
+        }
+        dropped
     }
 
     /// Creates a Hosted Fields session token: `POST
@@ -141,9 +159,10 @@ impl Client {
         };
         let mut http_request = inner.session_request(request, key);
         let mut reauthorized = false;
-        let outcome = inner.retry.run(
+        let attempts = Attempts::new();
+        let outcome = inner.retry.execute(
             inner.clock.as_ref(),
-            |_| self.send_authorized(&mut http_request, &mut reauthorized),
+            |_| self.send_authorized(&mut http_request, &mut reauthorized, &attempts),
             |failure| match failure {
                 // The idempotency key makes a repeat harmless: Payroc answers it with the
                 // original result instead of acting again.
@@ -154,7 +173,7 @@ impl Client {
         );
         match outcome {
             Ok(response) => parse_session(&response, &request.terminal, key, inner.clock.now()),
-            Err(failure) => Err(failure.into_error()),
+            Err(stopped) => Err(Failure::stopped(stopped)),
         }
     }
 
@@ -164,11 +183,12 @@ impl Client {
         &self,
         request: &mut HttpRequest,
         reauthorized: &mut bool,
+        attempts: &Attempts,
     ) -> std::result::Result<HttpResponse, Failure> {
         let mut token = self.bearer().map_err(Failure::Final)?;
         loop {
             request.set_header("authorization", token.header_value());
-            let response = self.inner.http.send(request)?;
+            let response = self.inner.http.send_attempt(request, attempts)?;
             if response.is_success() {
                 return Ok(response);
             }
@@ -200,15 +220,28 @@ impl Client {
 }
 
 impl Inner {
+    /// A new token: through the shared store when there is one, else from `/authorize`.
+    fn refresh(&self, ahead: bool) -> Result<Expiring<TokenData>> {
+        let Some(shared) = &self.shared else {
+            return self.fetch_token();
+        };
+        let fresh = shared.fetch(ahead, || self.fetch_token())?;
+        Ok(Expiring {
+            value: fresh.value.with_expiry(fresh.expires_at),
+            expires_at: fresh.expires_at,
+        })
+    }
+
     fn fetch_token(&self) -> Result<Expiring<TokenData>> {
         // No body: the key is the whole request.
         let request = HttpRequest::post(&self.identity_url)
             .header("accept", "application/json")
-            .header("x-api-key", self.api_key.expose());
-        let response = self.retry.run(
+            .secret_header("x-api-key", self.api_key.expose());
+        let attempts = Attempts::new();
+        let response = self.retry.execute(
             self.clock.as_ref(),
             |_| {
-                let response = self.http.send(&request)?;
+                let response = self.http.send_attempt(&request, &attempts)?;
                 if response.is_success() {
                     Ok(response)
                 } else {
@@ -222,7 +255,7 @@ impl Inner {
                 Failure::Final(_) => payauth_core::Verdict::Stop,
             },
         );
-        let response = response.map_err(Failure::into_error)?;
+        let response = response.map_err(Failure::stopped)?;
         let data = parse_token(&response, self.clock.now())?;
         let expires_at = data.expires_at;
         Ok(Expiring {
@@ -267,6 +300,19 @@ enum Failure {
 }
 
 impl Failure {
+    /// The error for a retry loop that gave up: [`Error::RetryLater`] when the server asked for
+    /// a wait past the deadline.
+    fn stopped(stopped: Stopped<Failure>) -> Error {
+        match (stopped.error, stopped.refused_wait) {
+            (Failure::Status(response), Some(retry_after)) => Error::RetryLater {
+                status: response.status(),
+                retry_after,
+                cause: Box::new(parse_problem(&response)),
+            },
+            (failure, _) => failure.into_error(),
+        }
+    }
+
     fn into_error(self) -> Error {
         match self {
             Failure::Transport(e) => Error::Transport(e),
@@ -290,6 +336,7 @@ impl fmt::Debug for Client {
             .field("lib_version", &self.inner.lib_version)
             .field("api_key", &self.inner.api_key)
             .field("cache", &self.inner.cell)
+            .field("shared", &self.inner.shared)
             .finish_non_exhaustive()
     }
 }
@@ -305,11 +352,34 @@ pub struct ClientBuilder {
     clock: Option<SharedClock>,
     http: HttpConfig,
     retry: RetryPolicy,
+    shared_store: Option<Arc<dyn SharedStore>>,
+    lease_ttl: Duration,
 }
 
 impl ClientBuilder {
+    /// Shares the Bearer token with every process using the same store
+    /// (`payauth_redis::RedisStore`, say), the same identity URL and the same API key. The
+    /// in-process cache stays in front, so a cached [`Client::bearer`] never touches the store.
+    /// What is stored is the Bearer token alone, sealed with ChaCha20-Poly1305 under a key
+    /// derived from the API key; the API key itself is never stored. When the store is
+    /// unreachable the client fetches its own token and logs a warning (it fails open).
+    #[must_use]
+    pub fn shared_store(mut self, store: Arc<dyn SharedStore>) -> Self {
+        self.shared_store = Some(store);
+        self
+    }
+
+    /// How long the fleet's refresh lease lasts (a process that dies while refreshing delays
+    /// the others by at most this); default [`DEFAULT_LEASE_TTL`].
+    #[must_use]
+    pub fn shared_lease_ttl(mut self, ttl: Duration) -> Self {
+        self.lease_ttl = ttl;
+        self
+    }
+
     /// Uses an environment's identity URL, API base and current `libVersion`. Any of them can
     /// still be overridden.
+    #[must_use]
     pub fn environment(mut self, environment: Environment) -> Self {
         self.environment = Some(environment);
         self
@@ -317,6 +387,7 @@ impl ClientBuilder {
 
     /// Uses this token endpoint (`https://`, or `http://` to loopback only), such as
     /// `https://identity.uat.payroc.com/authorize`.
+    #[must_use]
     pub fn identity_url(mut self, url: impl Into<String>) -> Self {
         self.identity_url = Some(url.into());
         self
@@ -324,12 +395,14 @@ impl ClientBuilder {
 
     /// Uses this API base (`https://`, or `http://` to loopback only), such as
     /// `https://api.uat.payroc.com/v1`. A trailing slash is ignored.
+    #[must_use]
     pub fn api_base(mut self, url: impl Into<String>) -> Self {
         self.api_base = Some(url.into());
         self
     }
 
     /// The `libVersion` sent when a request names none; default the environment's.
+    #[must_use]
     pub fn lib_version(mut self, version: LibVersion) -> Self {
         self.lib_version = Some(version);
         self
@@ -337,6 +410,7 @@ impl ClientBuilder {
 
     /// Replace the Bearer token this long before it expires; default 120 s. Capped at half the
     /// token's lifetime.
+    #[must_use]
     pub fn refresh_margin(mut self, margin: Duration) -> Self {
         self.margin = margin;
         self
@@ -345,6 +419,7 @@ impl ClientBuilder {
     /// Retries of token and session requests (transport failures, 408, 429, 5xx; never another
     /// 4xx). Default: [`RetryPolicy::default`] (3 attempts); [`RetryPolicy::never`] to fail
     /// fast. The one new token after a 401 is not counted as a retry.
+    #[must_use]
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
         self
@@ -352,12 +427,14 @@ impl ClientBuilder {
 
     /// Time allowed for each phase of an exchange (send, wait for the response, read it);
     /// default 30 s.
+    #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.http = self.http.timeout(timeout);
         self
     }
 
     /// Time allowed to connect; default 10 s.
+    #[must_use]
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.http = self.http.connect_timeout(timeout);
         self
@@ -365,12 +442,14 @@ impl ClientBuilder {
 
     /// Trusts this root certificate (DER) instead of the public roots (a private CA, the
     /// sandbox's test CA).
+    #[must_use]
     pub fn trust_root(mut self, der: impl Into<Vec<u8>>) -> Self {
         self.http = self.http.trust_root(der);
         self
     }
 
     /// The clock for token expiry and retry waits; default the system clock.
+    #[must_use]
     pub fn clock(mut self, clock: SharedClock) -> Self {
         self.clock = Some(clock);
         self
@@ -408,6 +487,21 @@ impl ClientBuilder {
         require_secure_url(&identity_url)?;
         require_secure_url(&api_base)?;
         let clock = self.clock.unwrap_or_else(SystemClock::shared);
+        let shared = self.shared_store.map(|store| {
+            // The API key decides the token: two keys never share one (and the key itself
+            // never reaches the store, only a one-way derivation of it).
+            let key = CacheKey::new("payroc")
+                .part("identity_url", &identity_url)
+                .secret_part("api_key", self.api_key.expose().as_bytes());
+            SharedCache::new(
+                store,
+                &key,
+                self.api_key.expose().as_bytes(),
+                self.margin,
+                Arc::clone(&clock),
+            )
+            .with_lease_ttl(self.lease_ttl)
+        });
         Ok(Client {
             inner: Arc::new(Inner {
                 http: self.http.build(),
@@ -415,9 +509,10 @@ impl ClientBuilder {
                 api_base,
                 lib_version,
                 api_key: self.api_key,
-                cell: CredentialCell::new(Arc::clone(&clock), self.margin),
+                cell: Arc::new(CredentialCell::new(Arc::clone(&clock), self.margin)),
+                shared,
                 clock,
-                retry: self.retry,
+                retry: self.retry.default_deadline(self.http.timeout_value()),
             }),
         })
     }
@@ -444,7 +539,7 @@ mod tests {
 
     #[test]
     fn presets_are_valid_and_secure() {
-        for environment in [Environment::Uat, Environment::Production] {
+        for environment in [Environment::Test, Environment::Production] {
             let version = environment.lib_version();
             assert_eq!(LibVersion::new(version.as_str()).unwrap(), version);
             require_secure_url(environment.identity_url()).unwrap();
@@ -452,8 +547,32 @@ mod tests {
             assert!(!environment.api_base().ends_with('/'));
         }
         assert_ne!(
-            Environment::Uat.lib_version(),
+            Environment::Test.lib_version(),
             Environment::Production.lib_version()
         );
+    }
+}
+
+#[cfg(test)]
+mod environment_tests {
+    use super::Environment;
+
+    #[test]
+    fn environments_print_and_parse_as_in_every_crate() {
+        for environment in [Environment::Test, Environment::Production] {
+            assert_eq!(environment.to_string().parse(), Ok(environment));
+            let json = serde_json::to_string(&environment).unwrap();
+            assert_eq!(
+                serde_json::from_str::<Environment>(&json).unwrap(),
+                environment
+            );
+        }
+        assert_eq!(Environment::Test.to_string(), "test");
+        for alias in ["uat", "Staging", " TEST "] {
+            assert_eq!(alias.parse(), Ok(Environment::Test), "{alias}");
+        }
+        assert_eq!("prod".parse(), Ok(Environment::Production));
+        assert!("live".parse::<Environment>().is_err());
+        assert!(serde_json::from_str::<Environment>(r#""sandbox""#).is_err());
     }
 }

@@ -1,4 +1,4 @@
-use payauth_core::{TransportError, TransportKind};
+use payauth_core::{TransportError, retryable_status};
 
 use crate::headers::ResponseHeaders;
 use crate::problem::Problem;
@@ -36,6 +36,21 @@ pub enum Error {
     /// [`Problem::status`], never on the text. Retryable for 408, 429 and 5xx.
     #[error("{0}")]
     Problem(Box<Problem>),
+
+    /// Payroc refused for now (429 or 5xx) and asked, with `Retry-After`, for a wait longer than
+    /// this call's deadline allows (the retry policy's deadline, by default the client's
+    /// timeout) or than its `max_retry_after`. The wait was not taken. Retryable after
+    /// `retry_after`, with the same idempotency key.
+    #[error("Payroc asked to retry after {}s (HTTP {status}), past this call's deadline", .retry_after.as_secs())]
+    RetryLater {
+        /// The HTTP status.
+        status: u16,
+        /// The server's `Retry-After`.
+        retry_after: std::time::Duration,
+        /// The error the response makes on its own.
+        #[source]
+        cause: Box<Error>,
+    },
 
     /// HTTP 403 with a body that is not problem details: not allowed to act on this terminal
     /// or resource. Not retryable.
@@ -81,10 +96,8 @@ impl Error {
     /// for a session).
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Transport(e) => matches!(
-                e.kind(),
-                TransportKind::Connect | TransportKind::Timeout | TransportKind::ConnectionLost
-            ),
+            Error::Transport(e) => e.is_transient(),
+            Error::RetryLater { .. } => true,
             Error::Problem(problem) => retryable_status(problem.status()),
             Error::UnexpectedResponse { status, .. } => retryable_status(*status),
             Error::InvalidInput { .. }
@@ -112,10 +125,6 @@ impl Error {
             _ => None,
         }
     }
-}
-
-fn retryable_status(status: u16) -> bool {
-    status == 408 || status == 429 || status >= 500
 }
 
 /// The cause is shown in this error's message and not returned again by `source()` (the

@@ -16,12 +16,13 @@ pub use client::{Client, ClientBuilder, DEFAULT_REFRESH_MARGIN, Environment};
 pub use error::{Error, Result};
 pub use headers::ResponseHeaders;
 pub use payauth_core::{
-    Clock, Http, HttpRequest, HttpResponse, ManualClock, RetryPolicy, SharedClock, SystemClock,
-    TransportError, TransportKind,
+    Clock, Http, HttpRequest, HttpResponse, ManualClock, MemoryStore, RetryPolicy, SharedClock,
+    SharedStore, SystemClock, TransportError, TransportKind,
 };
 pub use problem::{Link, Problem, ProblemError, ProblemKind};
 pub use request::{
-    ApiKey, IdempotencyKey, LibVersion, Scenario, SecureTokenId, SessionRequest, TerminalId,
+    API_KEY_VAR, ApiKey, IdempotencyKey, LibVersion, Scenario, SecureTokenId, SessionRequest,
+    TerminalId,
 };
 pub use session::{HostedFieldsSession, SESSION_LIFETIME, SessionToken};
 pub use token::{BearerToken, DEFAULT_LIFETIME};

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use payauth_core::{EXCERPT_CHARS, HttpResponse};
+use payauth_core::HttpResponse;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -230,35 +230,35 @@ pub(crate) fn parse_problem(response: &HttpResponse) -> Error {
         Some(Value::String(s)) => s.trim().parse().ok(),
         _ => None,
     };
-    let type_uri = text(wire.type_uri.as_ref());
+    let type_uri = text(response, wire.type_uri.as_ref());
     let errors = match &wire.errors {
         Some(Value::Array(entries)) => entries
             .iter()
             .filter(|e| e.is_object())
             .take(MAX_ERRORS)
             .map(|e| ProblemError {
-                parameter: text(e.get("parameter")),
-                detail: text(e.get("detail")),
-                message: text(e.get("message")),
+                parameter: text(response, e.get("parameter")),
+                detail: text(response, e.get("detail")),
+                message: text(response, e.get("message")),
             })
             .collect(),
         _ => Vec::new(),
     };
     let link = wire.link.as_ref().filter(|l| l.is_object()).map(|l| Link {
-        rel: text(l.get("rel")),
-        method: text(l.get("method")),
-        href: text(l.get("href")),
+        rel: text(response, l.get("rel")),
+        method: text(response, l.get("method")),
+        href: text(response, l.get("href")),
     });
     Problem {
         kind: ProblemKind::from_type(type_uri.as_deref()),
         type_uri,
-        title: text(wire.title.as_ref()),
+        title: text(response, wire.title.as_ref()),
         status,
         status_member,
-        detail: text(wire.detail.as_ref()),
-        instance: text(wire.instance.as_ref()),
+        detail: text(response, wire.detail.as_ref()),
+        instance: text(response, wire.instance.as_ref()),
         errors,
-        resource: text(wire.resource.as_ref()),
+        resource: text(response, wire.resource.as_ref()),
         link,
         headers,
     }
@@ -267,9 +267,10 @@ pub(crate) fn parse_problem(response: &HttpResponse) -> Error {
 
 /// A member as bounded text: strings as they are, numbers and booleans printed, anything else
 /// (objects, arrays, null) dropped.
-fn text(value: Option<&Value>) -> Option<String> {
+fn text(response: &HttpResponse, value: Option<&Value>) -> Option<String> {
     match value? {
-        Value::String(s) => Some(cut(s)),
+        // Server text: scrubbed of the request's secrets, then bounded.
+        Value::String(s) => Some(response.server_text(s)),
         Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),
         _ => None,
@@ -277,15 +278,13 @@ fn text(value: Option<&Value>) -> Option<String> {
 }
 
 fn cut(s: &str) -> String {
-    s.chars()
-        .take(EXCERPT_CHARS)
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+    payauth_core::excerpt(s.as_bytes(), payauth_core::EXCERPT_CHARS)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use payauth_core::EXCERPT_CHARS;
 
     fn parse(status: u16, body: &str) -> Error {
         parse_problem(&HttpResponse::from_parts(status, vec![], body.into()))
@@ -410,7 +409,7 @@ mod tests {
         assert!(err.is_retryable());
         let long = format!(r#"{{"title":"{}"}}"#, "x".repeat(10_000));
         let p = problem(500, &long);
-        assert_eq!(p.title().unwrap().chars().count(), EXCERPT_CHARS);
+        assert_eq!(p.title().unwrap().chars().count(), EXCERPT_CHARS + 1);
         assert!(matches!(
             parse(404, "[1,2]"),
             Error::UnexpectedResponse { status: 404, .. }

@@ -12,7 +12,24 @@ use crate::error::{Error, Result};
 /// wiped on drop.
 pub struct ApiKey(SecretString);
 
+/// The variable [`ApiKey::from_env`] reads.
+pub const API_KEY_VAR: &str = "PAYAUTH_PAYROC_API_KEY";
+
 impl ApiKey {
+    /// Reads `PAYAUTH_PAYROC_API_KEY`, the name the `payauth` CLI reads, and validates it as
+    /// [`new`](Self::new) does.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when the variable is unset or empty, or the rule the value breaks;
+    /// never the value.
+    pub fn from_env() -> Result<Self> {
+        let key = payauth_core::secret_from_env(API_KEY_VAR).ok_or(Error::InvalidInput {
+            field: API_KEY_VAR,
+            rule: "is not set",
+        })?;
+        ApiKey::new(key.trim())
+    }
+
     /// Validates the key: 1 to 1024 bytes, no spaces or control characters (it travels in a
     /// header).
     ///
@@ -335,12 +352,14 @@ impl SessionRequest {
 
     /// Updates the card behind this secure token. Documented for tokenization sessions; sent
     /// with any scenario, and Payroc decides (its SDKs allow it with any scenario too).
+    #[must_use]
     pub fn secure_token_id(mut self, id: SecureTokenId) -> Self {
         self.secure_token_id = Some(id);
         self
     }
 
     /// The Hosted Fields library version of this page, instead of the client's default.
+    #[must_use]
     pub fn lib_version(mut self, version: LibVersion) -> Self {
         self.lib_version = Some(version);
         self
@@ -350,6 +369,7 @@ impl SessionRequest {
     /// to retry later, after [`Client::create_session`](crate::Client::create_session) gave up,
     /// without creating a second session. Never reuse a key for a different request (Payroc
     /// answers 409).
+    #[must_use]
     pub fn idempotency_key(mut self, key: IdempotencyKey) -> Self {
         self.idempotency_key = Some(key);
         self
@@ -448,7 +468,8 @@ mod tests {
         // Any scenario: the API decides.
         let payment = SessionRequest::payment(terminal.clone()).secure_token_id(id.clone());
         assert_eq!(payment.secure_token_id, Some(id.clone()));
-        SessionRequest::tokenization(terminal).secure_token_id(id);
+        let tokenization = SessionRequest::tokenization(terminal).secure_token_id(id.clone());
+        assert_eq!(tokenization.secure_token_id, Some(id));
     }
 
     #[test]

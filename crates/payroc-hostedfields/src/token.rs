@@ -76,6 +76,31 @@ pub(crate) fn parse_token(response: &HttpResponse, now: SystemTime) -> Result<To
     })
 }
 
+impl TokenData {
+    /// The same token with the expiry a shared store gave it (its time to live there).
+    pub(crate) fn with_expiry(mut self, expires_at: SystemTime) -> Self {
+        self.expires_at = expires_at;
+        self
+    }
+}
+
+/// What a shared store holds (sealed): the token alone; the expiry is the store's time to live.
+impl payauth_core::SharedValue for TokenData {
+    fn to_bytes(&self) -> zeroize::Zeroizing<Vec<u8>> {
+        let header = self.header.expose_secret();
+        let token = header.strip_prefix("Bearer ").unwrap_or(header);
+        zeroize::Zeroizing::new(token.as_bytes().to_vec())
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let token = std::str::from_utf8(bytes).ok().filter(|t| !t.is_empty())?;
+        Some(TokenData {
+            header: SecretString::from(format!("Bearer {token}")),
+            expires_at: SystemTime::UNIX_EPOCH,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@
 mod card;
 mod cli;
 mod easypay;
+mod fleet;
 mod numcheck;
 mod oauth;
 mod payroc;
@@ -22,6 +23,7 @@ const FLOWS: &[Flow] = &[
     ("oauth-client-credentials", oauth::run),
     ("numcheck-client", numcheck::run),
     ("payroc-hostedfields", payroc::run),
+    ("payauth-redis", fleet::run),
     // Last: the same flows from a shell.
     ("payauth-cli", cli::run),
 ];

@@ -17,7 +17,7 @@ pub(super) fn run() -> DemoResult {
         "   sandbox at {url} (TLS with its test CA, manual clock; identity /authorize, API /v1)"
     );
     let client = Client::builder(ApiKey::new(DEFAULT_PAYROC_API_KEY)?)
-        .environment(Environment::Uat)
+        .environment(Environment::Test)
         .identity_url(format!("{url}/authorize"))
         .api_base(format!("{url}/v1"))
         .trust_root(Sandbox::ca_certificate_der())

@@ -245,6 +245,24 @@ fn check_readme(member: &Member) -> Vec<String> {
         .map(|f| f.to_string_lossy().into_owned())
         .unwrap_or_default();
     let mut findings = Vec::new();
+    if let Ok(text) = read(&member.dir().join(readme)) {
+        for line in test_data_lines(&text) {
+            findings.push(finding(
+                &member.name,
+                format!("{readme} line {line}: a doctest reads tests/, which is never packaged"),
+                "README doctests use what the published package carries",
+            ));
+        }
+        for line in table_pipe_lines(&text) {
+            findings.push(finding(
+                &member.name,
+                format!(
+                    "{readme} line {line}: a `|` inside a code span in a table row cuts the row"
+                ),
+                "write `\\|` for a pipe inside a table cell",
+            ));
+        }
+    }
     for root in roots {
         let included = read(root).is_ok_and(|text| {
             text.lines().any(|l| {
@@ -264,6 +282,57 @@ fn check_readme(member: &Member) -> Vec<String> {
         }
     }
     findings
+}
+
+/// The 1-based numbers of lines that point a doctest at the crate's `tests/` folder through
+/// `CARGO_MANIFEST_DIR`: it passes in the workspace and fails from the published package.
+pub(crate) fn test_data_lines(markdown: &str) -> Vec<usize> {
+    markdown
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| line.contains("CARGO_MANIFEST_DIR") && line.contains("tests/"))
+        .map(|(index, _)| index + 1)
+        .collect()
+}
+
+/// The 1-based numbers of table rows (lines starting with `|`) holding an unescaped `|` inside a
+/// code span: GitHub and rustdoc both end the cell there, cutting the row.
+pub(crate) fn table_pipe_lines(markdown: &str) -> Vec<usize> {
+    let mut lines = Vec::new();
+    let mut fenced = false;
+    for (index, line) in markdown.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        if fenced || !trimmed.starts_with('|') {
+            continue;
+        }
+        let bytes = trimmed.as_bytes();
+        let mut open: Option<usize> = None; // length of the backtick run that opened a code span
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\\' => i += 2,
+                b'`' => {
+                    let run = bytes[i..].iter().take_while(|&&b| b == b'`').count();
+                    open = match open {
+                        None => Some(run),
+                        Some(n) if n == run => None,
+                        still => still,
+                    };
+                    i += run;
+                }
+                b'|' if open.is_some() => {
+                    lines.push(index + 1);
+                    break;
+                }
+                _ => i += 1,
+            }
+        }
+    }
+    lines
 }
 
 /// The licence files a crate must ship: one per licence in its SPDX expression that the

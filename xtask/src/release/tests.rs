@@ -497,3 +497,46 @@ fn the_sandbox_ships_its_keys_by_an_explicit_allowance_only() {
         checks::check_package_files(&synthetic("payauth-sandbox", &[]), &files(&nested)).is_err()
     );
 }
+
+#[test]
+fn a_doctest_reading_tests_data_is_found() {
+    let text = "```rust\n# let p = concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/tests/data/k.der\");\n\
+                # let q = env!(\"CARGO_MANIFEST_DIR\");\n```\n";
+    assert_eq!(checks::test_data_lines(text), vec![2]);
+}
+
+#[test]
+fn a_pipe_inside_a_code_span_in_a_table_row_is_found() {
+    let text = "intro with `a|b` outside a table\n\
+                | ok | `a \\| b` |\n\
+                | bad | `base64|thumbprint` |\n\
+                ```text\n| fenced | `x|y` |\n```\n\
+                | two | ``a ` | b`` |\n\
+                | plain | a | b |\n";
+    assert_eq!(checks::table_pipe_lines(text), vec![3, 7]);
+}
+
+/// GitHub and rustdoc cut a table row at an unescaped `|` in a code span; every Markdown file in
+/// the repository is checked, not only the READMEs a release packages.
+#[test]
+fn no_markdown_table_row_is_cut_by_a_pipe_in_code() {
+    fn walk(dir: &Path, found: &mut Vec<String>) {
+        for entry in fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if path.is_dir() {
+                if !matches!(name.as_str(), "target" | ".git" | "fuzz") {
+                    walk(&path, found);
+                }
+            } else if name.ends_with(".md") {
+                let text = fs::read_to_string(&path).unwrap();
+                for line in checks::table_pipe_lines(&text) {
+                    found.push(format!("{}:{line}", path.display()));
+                }
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(&root(), &mut found);
+    assert!(found.is_empty(), "write `\\|` in these rows: {found:#?}");
+}

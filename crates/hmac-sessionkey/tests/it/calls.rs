@@ -1,6 +1,6 @@
 //! Card sales end to end with card-encryption, declines, voids, and the envelope's error paths.
 
-use hmac_sessionkey::{Amounts, CardSaleManual, Error};
+use hmac_sessionkey::{Amounts, CardSaleManual, CardSaleResult, Error};
 use payauth_sandbox::Fault;
 use serde_json::{Value, json};
 
@@ -23,6 +23,11 @@ fn approved_and_declined_card_sales_with_encrypted_cards() {
         "{}",
         approved.message
     );
+    // A result stored as JSON (the vendor's member names) reads back the same.
+    let stored = serde_json::to_string(&approved).unwrap();
+    assert!(stored.contains("\"TxID\""), "{stored}");
+    let read_back: CardSaleResult = serde_json::from_str(&stored).unwrap();
+    assert_eq!(read_back, approved);
     // The mobile-SDK form with the certificate thumbprint is accepted too.
     let thumbprinted = client
         .card_sale_manual(&CardSaleManual::new(
@@ -119,4 +124,26 @@ fn operations_are_checked_before_sending() {
         );
     }
     assert_eq!(env.authentications(), 0);
+}
+
+/// With the `card-encryption` feature, the card-encryption crate's `CardInfo` goes straight into a
+/// sale: the sandbox decrypts the account number and approves, and `Debug` still hides the CVV.
+#[cfg(feature = "card-encryption")]
+#[test]
+fn a_card_info_from_card_encryption_goes_straight_into_a_sale() {
+    use card_encryption::{CardInfo, CardNumber, KeyLoader};
+    use payauth_sandbox::CardKey;
+
+    let env = env();
+    let gateway = CardKey::bundled().unwrap();
+    let key = KeyLoader::new()
+        .load_bytes(gateway.certificate_der())
+        .unwrap();
+    let pan = CardNumber::parse("4761530001111118").unwrap();
+    let card = CardInfo::new(key.encrypt_with_thumbprint(&pan).unwrap(), 10, 2028, "9876").unwrap();
+    let sale = CardSaleManual::new(card, Amounts::total(4200), 1);
+    let debug = format!("{sale:?}");
+    assert!(!debug.contains("9876"), "{debug}");
+    let result = env.pci_client().card_sale_manual(&sale).unwrap();
+    assert!(result.approved, "{}", result.message);
 }

@@ -1,6 +1,6 @@
 //! Bad input fails before anything is sent, naming the rule and never the value.
 
-use numcheck_client::{Client, Description, Error, Phone, ServiceSecret};
+use numcheck_client::{Client, Description, Environment, Error, Phone, ServiceSecret};
 
 use crate::support::env;
 
@@ -73,10 +73,25 @@ fn builder_settings_are_checked() {
     let zero = std::time::Duration::ZERO;
     let (field, ..) = rule_of(env.builder().poll_backoff(zero, zero).build());
     assert_eq!(field, "poll_backoff");
-    // The default base URL is NumCheck's, over HTTPS.
+    // No default: an environment or a base URL is required; production is NumCheck's, over HTTPS.
+    let (field, ..) = rule_of(Client::builder(secret()).build());
+    assert_eq!(field, "environment");
     assert!(
-        format!("{:?}", Client::builder(secret()).build().unwrap())
-            .contains("https://api.numcheckapi.com")
+        format!(
+            "{:?}",
+            Client::builder(secret())
+                .environment(Environment::Production)
+                .build()
+                .unwrap()
+        )
+        .contains("https://api.numcheckapi.com")
     );
+    assert_eq!("PROD".parse(), Ok(Environment::Production));
+    assert_eq!(Environment::Production.to_string(), "production");
+    let (field, ..) = rule_of("uat".parse::<Environment>());
+    assert_eq!(field, "environment");
+    let read: Environment = serde_json::from_str(r#""production""#).unwrap();
+    assert_eq!(read, Environment::Production);
+    assert!(serde_json::from_str::<Environment>(r#""test""#).is_err());
     assert_eq!(env.requests(), 0);
 }

@@ -227,3 +227,76 @@ fn a_short_key_is_refused() {
         }
     ));
 }
+
+/// Which key a pending verification answers to: `Verified` under the key it was made with,
+/// `Wrong` under any other.
+fn verifies_under(made_with: &VerificationKey, checked_with: &VerificationKey) -> bool {
+    let env = env();
+    let call = env.call();
+    let now = env.clock.now();
+    let mut pending =
+        PendingVerification::new(&call, made_with, now, VerificationPolicy::default());
+    pending.verify(call.code(), checked_with, now).unwrap() == Outcome::Verified
+}
+
+#[test]
+fn generated_keys_are_random_and_usable() {
+    let (a, b) = (
+        VerificationKey::generate().unwrap(),
+        VerificationKey::generate().unwrap(),
+    );
+    assert!(verifies_under(&a, &a));
+    assert!(!verifies_under(&a, &b));
+    assert_eq!(format!("{a:?}"), "VerificationKey([redacted])");
+}
+
+#[test]
+fn a_key_kept_as_base64_or_hex_text_is_the_same_key() {
+    let text = VerificationKey::generate_base64().unwrap();
+    assert_eq!(text.len(), 44);
+    let first = VerificationKey::from_base64(&text).unwrap();
+    let again =
+        VerificationKey::from_base64(&format!("  {}\n", text.trim_end_matches('='))).unwrap();
+    assert!(verifies_under(&first, &again));
+
+    let bytes: Vec<u8> = (0u8..32).map(|i| i.wrapping_mul(37)).collect();
+    let hex: String = bytes.iter().map(|b| format!("{b:02X}")).collect();
+    let from_bytes = VerificationKey::new(&bytes).unwrap();
+    assert!(verifies_under(
+        &from_bytes,
+        &VerificationKey::from_hex(&hex).unwrap()
+    ));
+    assert!(verifies_under(
+        &from_bytes,
+        &VerificationKey::from_hex(&hex.to_lowercase()).unwrap()
+    ));
+    assert!(!verifies_under(&from_bytes, &first));
+}
+
+#[test]
+fn bad_key_text_is_refused_without_quoting_it() {
+    let secretish = "c2VjcmV0LWtleS1tYXRlcmlhbA!!";
+    for err in [
+        VerificationKey::from_base64(secretish).unwrap_err(),
+        VerificationKey::from_base64("c2hvcnQ=").unwrap_err(),
+        VerificationKey::from_hex("abc").unwrap_err(),
+        VerificationKey::from_hex(&"zz".repeat(32)).unwrap_err(),
+        VerificationKey::from_hex(&"ab".repeat(31)).unwrap_err(),
+    ] {
+        assert!(
+            matches!(
+                err,
+                Error::InvalidInput {
+                    field: "verification key",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        let shown = format!("{err} {err:?}");
+        assert!(
+            !shown.contains("c2Vj") && !shown.contains("abab"),
+            "{shown}"
+        );
+    }
+}

@@ -7,6 +7,7 @@ mod authlib;
 mod basic_modes;
 mod cache;
 mod errors;
+mod faults;
 mod interop;
 mod redaction;
 mod signing;

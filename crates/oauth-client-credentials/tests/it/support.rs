@@ -43,3 +43,16 @@ impl Env {
         self.sandbox.counters().token_requests
     }
 }
+
+/// Polls `done` until it holds; panics after a generous bound (proof of "did not hang", not a
+/// timing check).
+pub(crate) fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} never happened"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}

@@ -5,6 +5,7 @@
 
 mod card;
 mod easypay;
+mod from_env;
 mod numcheck;
 mod oauth;
 mod payroc;
@@ -160,7 +161,12 @@ impl Run {
             .unwrap();
         let mut stdin = child.stdin.take().unwrap();
         if let Some(text) = self.stdin.take() {
-            stdin.write_all(text.as_bytes()).unwrap();
+            // A command that refuses before reading its input (an expired certificate) may have
+            // exited already; what it printed is what the test checks.
+            match stdin.write_all(text.as_bytes()) {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                other => other.unwrap(),
+            }
         }
         drop(stdin);
         child

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod faults;
 mod numcheck;
 mod payroc;
 // Stops the process with `kill -TERM`.

@@ -4,6 +4,7 @@
 
 mod cache;
 mod errors;
+mod faults;
 mod interop;
 mod redaction;
 mod retries;

@@ -29,7 +29,7 @@ impl Env {
     pub(crate) fn builder_for(&self, api_key: &str) -> ClientBuilder {
         let url = self.sandbox.url();
         Client::builder(ApiKey::new(api_key).unwrap())
-            .environment(Environment::Uat)
+            .environment(Environment::Test)
             .identity_url(format!("{url}/authorize"))
             .api_base(format!("{url}/v1"))
             .clock(self.clock.shared())

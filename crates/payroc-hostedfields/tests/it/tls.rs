@@ -18,7 +18,7 @@ fn token_and_session_over_tls() {
     assert!(sandbox.url().starts_with("https://"));
     let builder = || {
         Client::builder(ApiKey::new(DEFAULT_PAYROC_API_KEY).unwrap())
-            .environment(Environment::Uat)
+            .environment(Environment::Test)
             .identity_url(format!("{}/authorize", sandbox.url()))
             .api_base(format!("{}/v1/", sandbox.url()))
             .clock(clock.shared())

@@ -48,8 +48,9 @@ fn the_boundaries_are_accepted() {
     SecureTokenId::new("x".repeat(200)).unwrap();
     LibVersion::new("1.7.0.261457").unwrap();
     let terminal = TerminalId::new("1234").unwrap();
-    SessionRequest::tokenization(terminal)
-        .secure_token_id(SecureTokenId::new("x".repeat(200)).unwrap());
+    let id = SecureTokenId::new("x".repeat(200)).unwrap();
+    let request = SessionRequest::tokenization(terminal).secure_token_id(id);
+    assert_eq!(request.terminal().as_str(), "1234");
 }
 
 #[test]
