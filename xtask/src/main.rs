@@ -7,6 +7,7 @@ mod advisories;
 mod bench;
 mod demo;
 mod faults;
+mod fuzz;
 mod msrv;
 mod process;
 mod redis;
@@ -20,7 +21,9 @@ usage: cargo xtask <command>
 
 commands:
   demo    run every crate's flow against the in-process sandbox (no network, no credentials)
-  test    fmt check, clippy -D warnings, tests on every feature set, docs, cargo-deny
+  test    fmt check, clippy -D warnings, tests on every feature set, docs, cargo-deny, fuzz smoke
+  fuzz [SECONDS]
+          every fuzz target in fuzz/ for SECONDS each (default 600), one at a time, one core
   bench   benchmarks against reference implementations; writes target/bench/report.{json,md}
   faults  the fault matrix: every client entry point against every sandbox fault (also in bench)
   release [--execute] [<crate>...]
@@ -34,6 +37,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("demo") => demo::run(),
         Some("test") => test::run(),
+        Some("fuzz") => fuzz::run(&args[1..]),
         Some("bench") => bench::run(),
         Some("faults") => faults::run(),
         Some("release") => release::run(&args[1..]),

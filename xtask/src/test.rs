@@ -47,6 +47,7 @@ pub(crate) fn run() -> Result {
             .env("RUSTDOCFLAGS", "-D warnings"),
     )?;
     cargo_deny()?;
+    crate::fuzz::smoke()?;
     println!(
         "\nxtask test: all steps passed in {:.0}s",
         start.elapsed().as_secs_f64()

@@ -83,12 +83,7 @@ fn container(bytes: &[u8]) -> Result<Container> {
 fn pem_container(bytes: &[u8]) -> Result<Container> {
     let blocks = pem::parse_many(bytes).map_err(|e| Error::Malformed {
         what: "PEM",
-        // The Base64 decoder's message quotes the offending symbol; the file may be a private
-        // key handed over by mistake, so say what is wrong without quoting it.
-        reason: match e {
-            pem::PemError::InvalidData(_) => "the Base64 between BEGIN and END is invalid".into(),
-            other => other.to_string(),
-        },
+        reason: pem_reason(&e).into(),
     })?;
     let mut first_label = None;
     for block in blocks {
@@ -97,7 +92,7 @@ fn pem_container(bytes: &[u8]) -> Result<Container> {
             "PUBLIC KEY" => Container::Spki,
             "RSA PUBLIC KEY" => Container::Pkcs1,
             other => {
-                first_label.get_or_insert_with(|| other.chars().take(64).collect::<String>());
+                first_label.get_or_insert_with(|| printable_label(other));
                 continue;
             }
         };
@@ -111,6 +106,43 @@ fn pem_container(bytes: &[u8]) -> Result<Container> {
             reason: "no PEM block found".into(),
         },
     })
+}
+
+/// What is wrong with a PEM file, in words of our own. The `pem` crate's messages quote the
+/// input (`InvalidHeader` prints the line before a blank line, which in a private key handed
+/// over by mistake is key material; `MismatchedTags` prints both labels; the Base64 decoder
+/// prints the offending symbol), so none of its text is passed on.
+fn pem_reason(error: &pem::PemError) -> &'static str {
+    match error {
+        pem::PemError::MismatchedTags(..) => "the BEGIN and END labels differ",
+        pem::PemError::MalformedFraming => "the BEGIN or END line is malformed",
+        pem::PemError::MissingBeginTag => "a BEGIN line is missing",
+        pem::PemError::MissingEndTag => "an END line is missing",
+        pem::PemError::MissingData => "a block has no content",
+        pem::PemError::InvalidData(_) => "the Base64 between BEGIN and END is invalid",
+        pem::PemError::InvalidHeader(_) => {
+            "a line before a blank line is not a \"Name: value\" header"
+        }
+        pem::PemError::NotUtf8(_) => "the text is not UTF-8",
+        // A variant added by a later `pem` release.
+        #[allow(unreachable_patterns)]
+        _ => "the PEM structure is invalid",
+    }
+}
+
+/// A PEM label as it may appear in an error: labels are upper-case words (`PRIVATE KEY`,
+/// `CERTIFICATE REQUEST`); anything else is not echoed, since it is not known to be a label.
+fn printable_label(label: &str) -> String {
+    let plain = !label.is_empty()
+        && label.len() <= 64
+        && label
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b' ');
+    if plain {
+        label.to_owned()
+    } else {
+        "(not an upper-case label)".to_owned()
+    }
 }
 
 fn from_certificate(der: &[u8]) -> Result<KeyMaterial> {

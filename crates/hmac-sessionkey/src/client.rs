@@ -15,7 +15,7 @@ use crate::credentials::{Credentials, HmacSecret, SignerId};
 use crate::envelope::{decode, resp_msg, result_object};
 use crate::error::{Error, Result};
 use crate::guard::LockoutGuard;
-use crate::requests::{CardSaleManual, CardSaleResult, VoidResult};
+use crate::requests::{CardSaleManual, CardSaleResult, VoidResult, to_json_wiped};
 use crate::secured::secured_header;
 use crate::session::{Session, SessionData};
 
@@ -120,7 +120,8 @@ impl Client {
         body: &B,
     ) -> Result<R> {
         check_operation(operation)?;
-        let body = serde_json::to_vec(body).map_err(|_| Error::InvalidInput {
+        // Wiped when the call returns; each request's copy is wiped when the request is dropped.
+        let body = to_json_wiped(body).map_err(|_| Error::InvalidInput {
             field: "body",
             rule: "must serialise to JSON",
         })?;
@@ -136,7 +137,7 @@ impl Client {
             }
             let request = request
                 .secret_header("SessKey", self.inner.sess_key_header(&session))
-                .body("application/json", body.clone());
+                .body("application/json", body.to_vec());
             let response = self.inner.http.send(&request)?;
             match result_object(&response, true) {
                 Err(e) if e.is_session_invalid() && !retried => {
@@ -195,14 +196,26 @@ impl Inner {
 
     fn authenticate(&self) -> Result<Expiring<SessionData>> {
         let attempt = self.guard.begin(&self.credentials)?;
-        let body = json!({
-            "AcctCode": self.credentials.account.as_str(),
-            "Token": self.credentials.token.expose(),
-        });
+        #[derive(Serialize)]
+        struct Authenticate<'a> {
+            #[serde(rename = "AcctCode")]
+            account: &'a str,
+            #[serde(rename = "Token")]
+            token: &'a str,
+        }
+        // Borrowed into a buffer of exact size that moves into the request, which wipes it.
+        let mut body = to_json_wiped(&Authenticate {
+            account: self.credentials.account.as_str(),
+            token: self.credentials.token.expose(),
+        })
+        .map_err(|_| Error::InvalidInput {
+            field: "body",
+            rule: "must serialise to JSON",
+        })?;
         let request = HttpRequest::post(format!("{}Authenticate", self.base))
             .header("accept", "application/json")
             .secret(self.credentials.token.expose())
-            .body("application/json", body.to_string());
+            .body("application/json", std::mem::take(&mut *body));
         // Counted before sending, so a crash mid-request still counts. It is taken back only when
         // the request provably never left this process (refused, connect timeout, handshake);
         // whatever else goes wrong leaves the attempt counted as a failure.
@@ -221,8 +234,18 @@ impl Inner {
                 message: response.server_text(&resp_msg(&result)),
             });
         }
-        let data = SessionData::from_result(&result, self.clock.now() + SESSION_LIFETIME)?;
+        // EasyPay accepted the credentials and reset its count: so does the guard, before
+        // anything else is read from the answer, so that an answer the client cannot use never
+        // counts as a failed authentication.
         self.guard.succeeded(attempt)?;
+        let expires_at = self
+            .clock
+            .now()
+            .checked_add(SESSION_LIFETIME)
+            .ok_or_else(|| Error::InvalidResponse {
+                reason: "the clock is too close to the end of time for a 25-hour session".into(),
+            })?;
+        let data = SessionData::from_result(&result, expires_at)?;
         let expires_at = data.expires_at;
         Ok(Expiring {
             value: data,

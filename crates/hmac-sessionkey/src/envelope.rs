@@ -146,7 +146,33 @@ pub fn parse_ms_json_date(text: &str) -> Result<OffsetDateTime> {
     let hours: i8 = digits[..2].parse().map_err(|_| invalid())?;
     let minutes: i8 = digits[2..].parse().map_err(|_| invalid())?;
     let offset = UtcOffset::from_hms(sign * hours, sign * minutes, 0).map_err(|_| invalid())?;
-    Ok(instant.to_offset(offset))
+    // Checked: an instant near either end of the supported years moves out of them in the
+    // writer's zone (`/Date(253402300799999+0100)/` is year 10000 locally).
+    instant.checked_to_offset(offset).ok_or_else(invalid)
+}
+
+/// Writes `at` as a Microsoft JSON date, `/Date(ms)/` in UTC or `/Date(ms+hhmm)/`, whole
+/// milliseconds (the inverse of [`parse_ms_json_date`] for every date it returns).
+///
+/// ```
+/// use hmac_sessionkey::{format_ms_json_date, parse_ms_json_date};
+///
+/// let text = "/Date(1710936735853+0200)/";
+/// assert_eq!(format_ms_json_date(parse_ms_json_date(text).unwrap()), text);
+/// ```
+pub fn format_ms_json_date(at: OffsetDateTime) -> String {
+    let millis = (at.unix_timestamp_nanos().div_euclid(1_000_000)) as i64;
+    let offset = at.offset();
+    if offset.is_utc() {
+        return format!("/Date({millis})/");
+    }
+    let sign = if offset.is_negative() { '-' } else { '+' };
+    let (hours, minutes, _) = offset.as_hms();
+    format!(
+        "/Date({millis}{sign}{:02}{:02})/",
+        hours.unsigned_abs(),
+        minutes.unsigned_abs()
+    )
 }
 
 /// Serde support for fields holding Microsoft JSON dates.
@@ -255,12 +281,35 @@ mod tests {
         let before_1970 = parse_ms_json_date("/Date(-86400000)/").unwrap();
         assert_eq!(before_1970.unix_timestamp(), -86_400);
         for bad in [
+            // In range in UTC, out of range in the writer's zone: an error, never a panic.
+            "/Date(253402300799999+0100)/",
+            "/Date(-377705116800000-0100)/",
+            "/Date(9223372036854775807)/",
+            "/Date(-9223372036854775808-2359)/",
             "2024-12-01T11:19:01Z",
             "/Date()/",
             "/Date(12+02)/",
             "/Date(abc)/",
         ] {
             assert!(parse_ms_json_date(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ms_json_dates_format_back() {
+        for text in [
+            "/Date(1710936735853)/",
+            "/Date(1710936735853+0200)/",
+            "/Date(1710936735853-0530)/",
+            "/Date(-1)/",
+            "/Date(-86400001-0100)/",
+            "/Date(253402300799999)/",
+            "/Date(253402300799999-0100)/",
+            "/Date(-377705116800000+0100)/",
+        ] {
+            let at = parse_ms_json_date(text).unwrap();
+            assert_eq!(format_ms_json_date(at), text);
+            assert_eq!(parse_ms_json_date(&format_ms_json_date(at)).unwrap(), at);
         }
     }
 }

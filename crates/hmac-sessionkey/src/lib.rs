@@ -5,6 +5,9 @@ mod client;
 mod credentials;
 mod envelope;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod guard;
 mod requests;
 mod secured;
@@ -14,11 +17,12 @@ pub use client::{Client, ClientBuilder, DEFAULT_SESSION_MARGIN, Environment, SES
 pub use credentials::{
     ACCOUNT_VAR, AccountCode, Credentials, HmacSecret, SignerId, TOKEN_VAR, Token,
 };
-pub use envelope::{ms_json_date, parse_ms_json_date};
+pub use envelope::{format_ms_json_date, ms_json_date, parse_ms_json_date};
 pub use error::{Error, GuardRefusal, Result, VendorMessage};
 pub use guard::{
-    DEFAULT_FAILURE_CAP, DEFAULT_IN_FLIGHT_TTL, FileGuardStore, GuardState, GuardStore,
-    LockoutGuard, MAX_FAILURE_CAP, MemoryGuardStore, SharedGuardStore,
+    DEFAULT_FAILURE_CAP, DEFAULT_IN_FLIGHT_TTL, FileGuardStore, GUARD_STATE_VERSION, GuardState,
+    GuardStore, InvalidGuardState, LockoutGuard, MAX_FAILURE_CAP, MemoryGuardStore,
+    SharedGuardStore,
 };
 pub use payauth_core::{
     Clock, ManualClock, MemoryStore, SharedClock, SharedStore, SystemClock, TransportError,

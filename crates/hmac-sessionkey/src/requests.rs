@@ -7,7 +7,31 @@ use secrecy::{ExposeSecret as _, SecretString};
 use serde::ser::SerializeStruct as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use zeroize::Zeroizing;
+
 use crate::error::{Error, Result};
+
+/// Serialises `value` to JSON in a buffer of exactly the size needed, wiped when dropped: a
+/// buffer that grew would leave copies of the CVV or token it held in freed memory.
+pub(crate) fn to_json_wiped<T: Serialize + ?Sized>(
+    value: &T,
+) -> serde_json::Result<Zeroizing<Vec<u8>>> {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    serde_json::to_writer(&mut count, value)?;
+    let mut json = Zeroizing::new(Vec::with_capacity(count.0));
+    serde_json::to_writer(&mut *json, value)?;
+    Ok(json)
+}
 
 /// The card of a manual sale. The account number must already be encrypted (for example by the
 /// `card-encryption` crate): this crate never sees a plain card number. `Debug` hides the CVV.
@@ -394,6 +418,18 @@ mod tests {
         assert_eq!(json["PurchItems"]["RPGUID"], "");
         assert_eq!(json["MerchID"], 1);
         assert!(!format!("{sale:?}").contains("122"));
+    }
+
+    #[test]
+    fn bodies_are_serialised_without_growing() {
+        let sale = CardSaleManual::new(
+            ManualCard::new(CIPHERTEXT, 10, 2028, "122").unwrap(),
+            Amounts::total(1001),
+            7,
+        );
+        let json = to_json_wiped(&sale).unwrap();
+        assert_eq!(json.capacity(), json.len());
+        assert_eq!(*json, serde_json::to_vec(&sale).unwrap());
     }
 
     #[test]

@@ -1,8 +1,12 @@
 #![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod call;
 mod client;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod input;
 mod verification;
 
@@ -17,7 +21,7 @@ pub use payauth_core::{
     Clock, ManualClock, RetryPolicy, SharedClock, SystemClock, TransportError, TransportKind,
 };
 pub use verification::{
-    DEFAULT_MAX_ATTEMPTS, DEFAULT_TTL, Outcome, PendingVerification, VerificationKey,
+    DEFAULT_MAX_ATTEMPTS, DEFAULT_TTL, MAX_TTL, Outcome, PendingVerification, VerificationKey,
     VerificationPolicy,
 };
 

@@ -20,6 +20,12 @@ const MAC_BYTES: usize = 32;
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
 /// Default lifetime of a pending verification: 5 minutes.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
+/// The longest lifetime a policy gives a verification: one day. A code read out on a phone call
+/// is meant for minutes; a longer [`VerificationPolicy::ttl`] is clamped to this.
+pub const MAX_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+/// The latest expiry a verification can have, stored or made: the last second of year 9999
+/// (Unix time 253402300799), which every platform's `SystemTime` represents.
+const LATEST_EXPIRY: u64 = 253_402_300_799;
 
 /// The application's secret for [`PendingVerification`]: at least 32 random bytes, kept out of
 /// the session store (configuration, a secrets manager). Never shown by `Debug`. Cheap to clone
@@ -162,10 +168,11 @@ impl VerificationPolicy {
         self
     }
 
-    /// How long after creation a code is accepted; default 5 minutes.
+    /// How long after creation a code is accepted; default 5 minutes, at most [`MAX_TTL`] (a
+    /// longer one, up to `Duration::MAX`, is clamped).
     #[must_use]
     pub fn ttl(mut self, ttl: Duration) -> Self {
-        self.ttl = ttl;
+        self.ttl = ttl.min(MAX_TTL);
         self
     }
 }
@@ -222,13 +229,59 @@ pub struct PendingVerification {
 
 /// The serialised form: field names are part of the stored format; change them only with a new
 /// domain version.
+///
+/// A field of the wrong type is an error naming the field and the type, never quoting the
+/// stored value (serde's own message would: `invalid type: string "..."`).
 #[derive(Serialize, Deserialize)]
 struct Stored {
+    #[serde(deserialize_with = "typed::call_id")]
     call_id: String,
+    #[serde(deserialize_with = "typed::mac")]
     mac: String,
+    #[serde(deserialize_with = "typed::attempts_left")]
     attempts_left: u32,
+    #[serde(deserialize_with = "typed::expires_at")]
     expires_at: u64,
+    #[serde(deserialize_with = "typed::used")]
     used: bool,
+}
+
+/// Each stored field read with a message of our own in place of serde's, which quotes values.
+mod typed {
+    use serde::de::{Deserialize, Deserializer, Error as _};
+
+    fn read<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        d: D,
+        rule: &'static str,
+    ) -> Result<T, D::Error> {
+        T::deserialize(d).map_err(|_| D::Error::custom(rule))
+    }
+
+    pub(super) fn call_id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        read(d, "stored verification: call_id must be a string")
+    }
+
+    pub(super) fn mac<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        read(d, "stored verification: mac must be a string")
+    }
+
+    pub(super) fn attempts_left<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+        read(
+            d,
+            "stored verification: attempts_left must be a whole number from 0 to 4294967295",
+        )
+    }
+
+    pub(super) fn expires_at<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        read(
+            d,
+            "stored verification: expires_at must be a whole number of seconds",
+        )
+    }
+
+    pub(super) fn used<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+        read(d, "stored verification: used must be true or false")
+    }
 }
 
 impl PendingVerification {
@@ -245,7 +298,9 @@ impl PendingVerification {
             call_id: call.id().to_owned(),
             mac: mac.into(),
             attempts_left: policy.max_attempts,
-            expires_at: unix_secs(now).saturating_add(policy.ttl.as_secs()),
+            expires_at: unix_secs(now)
+                .saturating_add(policy.ttl.as_secs())
+                .min(LATEST_EXPIRY),
             used: false,
         }
     }
@@ -307,7 +362,10 @@ impl PendingVerification {
 
     /// When the code stops being accepted (whole seconds).
     pub fn expires_at(&self) -> SystemTime {
-        UNIX_EPOCH + Duration::from_secs(self.expires_at)
+        // `expires_at` is at most LATEST_EXPIRY, by construction and when read back.
+        UNIX_EPOCH
+            .checked_add(Duration::from_secs(self.expires_at.min(LATEST_EXPIRY)))
+            .unwrap_or(UNIX_EPOCH)
     }
 
     /// Whether the code has been verified already.
@@ -355,6 +413,11 @@ impl TryFrom<Stored> for PendingVerification {
             .ok()
             .and_then(|bytes| <[u8; MAC_BYTES]>::try_from(bytes).ok())
             .ok_or_else(|| invalid("mac must be 32 bytes in unpadded base64url"))?;
+        if s.expires_at > LATEST_EXPIRY {
+            return Err(invalid(
+                "expires_at must be a Unix time no later than year 9999",
+            ));
+        }
         Ok(PendingVerification {
             call_id: s.call_id,
             mac,

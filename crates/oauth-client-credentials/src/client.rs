@@ -8,6 +8,7 @@ use payauth_core::{
     SystemClock, redact_url, require_secure_url, status_verdict, transport_verdict,
 };
 use secrecy::ExposeSecret as _;
+use zeroize::Zeroizing;
 
 use crate::assertion::{ASSERTION_TYPE, Signer, assertion};
 use crate::credentials::{AuthMethod, Credentials};
@@ -281,17 +282,16 @@ impl Inner {
     }
 
     fn token_request(&self, method: AuthMethod) -> Result<HttpRequest> {
-        let mut form = form_urlencoded::Serializer::new(String::new());
-        form.append_pair("grant_type", "client_credentials");
-        for (name, value) in &self.form {
-            form.append_pair(name, value);
-        }
         let mut request = HttpRequest::post(&self.token_url).header("accept", "application/json");
         let credentials = &self.credentials;
         let missing_secret = || Error::InvalidInput {
             field: "client_secret",
             rule: "this authentication method needs a client secret",
         };
+        // The members after `grant_type` and the configured form: the credentials or an
+        // assertion, in buffers wiped when dropped.
+        let owned = |value: &str| Zeroizing::new(value.to_owned());
+        let mut members: Vec<(&str, Zeroizing<String>)> = Vec::new();
         match method {
             AuthMethod::BasicPlain | AuthMethod::BasicFormEncoded => {
                 let header = credentials
@@ -301,8 +301,8 @@ impl Inner {
             }
             AuthMethod::ClientSecretPost => {
                 let secret = credentials.secret.as_ref().ok_or_else(missing_secret)?;
-                form.append_pair("client_id", credentials.id.as_str());
-                form.append_pair("client_secret", secret.expose());
+                members.push(("client_id", owned(credentials.id.as_str())));
+                members.push(("client_secret", owned(secret.expose())));
             }
             AuthMethod::ClientSecretJwt | AuthMethod::PrivateKeyJwt => {
                 let signer =
@@ -328,9 +328,9 @@ impl Inner {
                     &self.token_url,
                     self.clock.now(),
                 )?;
-                form.append_pair("client_id", credentials.id.as_str());
-                form.append_pair("client_assertion_type", ASSERTION_TYPE);
-                form.append_pair("client_assertion", jwt.expose_secret());
+                members.push(("client_id", owned(credentials.id.as_str())));
+                members.push(("client_assertion_type", owned(ASSERTION_TYPE)));
+                members.push(("client_assertion", owned(jwt.expose_secret())));
                 request = request.secret(jwt.expose_secret());
             }
             AuthMethod::Auto => {
@@ -343,6 +343,22 @@ impl Inner {
         // Server text kept in errors is scrubbed of these, in every form they were sent.
         if let Some(secret) = &credentials.secret {
             request = request.secret(secret.expose());
+        }
+        // Sized for the worst case (every byte percent-encoded), so the buffer holding the
+        // secret never reallocates and leaves a copy behind; the request wipes it on drop.
+        let capacity = [("grant_type", "client_credentials")]
+            .into_iter()
+            .chain(self.form.iter().map(|(n, v)| (n.as_str(), v.as_str())))
+            .chain(members.iter().map(|(n, v)| (*n, v.as_str())))
+            .map(|(name, value)| 3 * (name.len() + value.len()) + 2)
+            .sum();
+        let mut form = form_urlencoded::Serializer::new(String::with_capacity(capacity));
+        form.append_pair("grant_type", "client_credentials");
+        for (name, value) in &self.form {
+            form.append_pair(name, value);
+        }
+        for (name, value) in &members {
+            form.append_pair(name, value);
         }
         Ok(request.body("application/x-www-form-urlencoded", form.finish()))
     }

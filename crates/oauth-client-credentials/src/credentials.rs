@@ -3,6 +3,7 @@ use std::fmt;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use secrecy::{ExposeSecret as _, SecretString};
+use zeroize::Zeroizing;
 
 use crate::assertion::PrivateKey;
 use crate::error::{Error, Result};
@@ -183,22 +184,37 @@ impl Credentials {
     /// secret.
     pub(crate) fn basic_header(&self, method: AuthMethod) -> Option<SecretString> {
         let secret = self.secret.as_ref()?.expose();
-        let pair = match method {
-            AuthMethod::BasicPlain => format!("{}:{secret}", self.id.as_str()),
+        // Percent-encoded forms are wiped too: they hold the secret, merely escaped.
+        let encode = |s: &str| Zeroizing::new(percent_encode(s));
+        match method {
+            AuthMethod::BasicPlain => Some(basic_value(self.id.as_str(), secret)),
             AuthMethod::BasicFormEncoded => {
-                format!(
-                    "{}:{}",
-                    percent_encode(self.id.as_str()),
-                    percent_encode(secret)
-                )
+                Some(basic_value(&encode(self.id.as_str()), &encode(secret)))
             }
-            _ => return None,
-        };
-        Some(SecretString::from(format!(
-            "Basic {}",
-            STANDARD.encode(pair)
-        )))
+            _ => None,
+        }
     }
+}
+
+/// `user:password`, in a buffer sized up front (no reallocation leaves a copy behind) and wiped
+/// when dropped.
+fn basic_pair(user: &str, password: &str) -> Zeroizing<String> {
+    let mut pair = Zeroizing::new(String::with_capacity(user.len() + 1 + password.len()));
+    pair.push_str(user);
+    pair.push(':');
+    pair.push_str(password);
+    pair
+}
+
+/// `Basic base64(user:password)`: the intermediate pair is wiped, the header is a
+/// [`SecretString`] (wiped on drop), built in place without reallocating.
+fn basic_value(user: &str, password: &str) -> SecretString {
+    let pair = basic_pair(user, password);
+    let encoded = base64::encoded_len(pair.len(), true).unwrap_or(0);
+    let mut header = String::with_capacity("Basic ".len() + encoded);
+    header.push_str("Basic ");
+    STANDARD.encode_string(pair.as_bytes(), &mut header);
+    SecretString::from(header)
 }
 
 /// HTTP Basic credentials for endpoints that take the merchant dashboard e-mail and password
@@ -224,11 +240,8 @@ impl BasicCredentials {
             });
         }
         check_printable("password", password.expose_secret())?;
-        let encoded = STANDARD.encode(format!("{user}:{}", password.expose_secret()));
-        Ok(BasicCredentials {
-            user,
-            header: SecretString::from(format!("Basic {encoded}")),
-        })
+        let header = basic_value(&user, password.expose_secret());
+        Ok(BasicCredentials { user, header })
     }
 
     /// The user (e-mail).
@@ -308,6 +321,20 @@ mod tests {
             "Basic cmFuZG9tQGRvbWFpbi5jb206am9objEyMw=="
         );
         assert!(!format!("{basic:?}").contains("john123"));
+    }
+
+    #[test]
+    fn basic_buffers_are_sized_up_front() {
+        // A buffer that grows leaves its old copy in freed memory, out of reach of the wipe.
+        let pair = basic_pair("random@domain.com", "john123");
+        assert_eq!(pair.as_str(), "random@domain.com:john123");
+        assert_eq!(pair.capacity(), pair.len());
+        let header = basic_value("random@domain.com", "john123");
+        assert_eq!(
+            header.expose_secret(),
+            "Basic cmFuZG9tQGRvbWFpbi5jb206am9objEyMw=="
+        );
+        assert_eq!(header.expose_secret().len(), 6 + 36);
     }
 
     #[test]

@@ -2,7 +2,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use payauth_core::{HttpResponse, parse_token_response};
+use payauth_core::{HttpResponse, expiry_after, parse_token_response};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 
@@ -169,12 +169,12 @@ pub(crate) fn parse_token(
             reason: reason.to_owned(),
         }
     })?;
+    // Clamped to a year and checked: `expires_in` is the server's to choose, up to u64::MAX.
     let expires_at =
-        now.checked_add(token.lifetime)
-            .ok_or_else(|| Error::InvalidTokenResponse {
-                status,
-                reason: "expires_in is too large to be a time".to_owned(),
-            })?;
+        expiry_after(now, token.lifetime).ok_or_else(|| Error::InvalidTokenResponse {
+            status,
+            reason: "expires_in reaches past the last time the clock can represent".to_owned(),
+        })?;
     let header = SecretString::from(format!("Bearer {}", token.access_token.expose_secret()));
     Ok(TokenData {
         secret: token.access_token,
@@ -271,6 +271,46 @@ mod tests {
                 .unwrap(),
             DEFAULT
         );
+    }
+
+    #[test]
+    fn a_huge_expires_in_is_clamped_not_a_panic() {
+        for expires_in in [
+            "9223372036854775807",
+            "18446744073709551615",
+            "\"9223372036854775807\"",
+            "\"18446744073709551615\"",
+        ] {
+            let body = format!(r#"{{"access_token":"abc","expires_in":{expires_in}}}"#);
+            let data = parse(200, &body).unwrap();
+            assert_eq!(
+                data.expires_at.duration_since(NOW).unwrap(),
+                payauth_core::MAX_CREDENTIAL_LIFETIME,
+                "{expires_in}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_expiry_past_the_clock_is_a_typed_error() {
+        let mut end = NOW;
+        // The last representable second, approached by halving steps.
+        for shift in (0..64).rev() {
+            while let Some(later) = end.checked_add(Duration::from_secs(1 << shift)) {
+                end = later;
+            }
+        }
+        let response = HttpResponse::from_parts(
+            200,
+            vec![],
+            br#"{"access_token":"SECRET-TOKEN","expires_in":31536000}"#.to_vec(),
+        );
+        let err = parse_token(&response, end, DEFAULT, None).err().unwrap();
+        assert!(
+            matches!(&err, Error::InvalidTokenResponse { status: 200, .. }),
+            "{err:?}"
+        );
+        assert!(!format!("{err} {err:?}").contains("SECRET"));
     }
 
     #[test]

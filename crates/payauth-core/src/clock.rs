@@ -18,6 +18,30 @@ pub trait Clock: Send + Sync + fmt::Debug {
 /// A clock shared by a client and everything it hands time to.
 pub type SharedClock = Arc<dyn Clock>;
 
+/// The longest lifetime a client believes a server-issued credential has: one year. A longer
+/// `expires_in` (up to `18446744073709551615`) is clamped to it; the credential is then simply
+/// fetched again after a year, or sooner after a 401.
+pub const MAX_CREDENTIAL_LIFETIME: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+
+/// When a credential obtained at `now` and valid for `lifetime` (as a server said) expires:
+/// `now + lifetime` with the lifetime clamped to [`MAX_CREDENTIAL_LIFETIME`], computed without
+/// overflow.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use payauth_core::{MAX_CREDENTIAL_LIFETIME, expiry_after};
+///
+/// let now = SystemTime::now();
+/// assert_eq!(expiry_after(now, Duration::from_secs(600)), Some(now + Duration::from_secs(600)));
+/// assert_eq!(expiry_after(now, Duration::MAX), Some(now + MAX_CREDENTIAL_LIFETIME));
+/// ```
+///
+/// `None` only when even the clamped time is past what [`SystemTime`] can represent, which takes
+/// a clock set hundreds of billions of years ahead; callers turn it into a typed error.
+pub fn expiry_after(now: SystemTime, lifetime: Duration) -> Option<SystemTime> {
+    now.checked_add(lifetime.min(MAX_CREDENTIAL_LIFETIME))
+}
+
 /// The operating system's wall clock and `std::thread::sleep`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
@@ -137,5 +161,30 @@ mod tests {
         assert_eq!(clock.sleeps(), [Duration::from_millis(250)]);
         clock.set(start);
         assert_eq!(shared.now(), start);
+    }
+
+    #[test]
+    fn expiry_never_overflows() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_764_000_000);
+        for huge in [
+            Duration::from_secs(i64::MAX as u64),
+            Duration::from_secs(u64::MAX),
+            Duration::MAX,
+        ] {
+            assert_eq!(expiry_after(now, huge), Some(now + MAX_CREDENTIAL_LIFETIME));
+        }
+        assert_eq!(
+            expiry_after(now, Duration::from_secs(3600)),
+            Some(now + Duration::from_secs(3600))
+        );
+        // A clock at the end of representable time: no panic, a `None` to report.
+        let mut end = UNIX_EPOCH;
+        // The last representable second, approached by halving steps.
+        for shift in (0..64).rev() {
+            while let Some(later) = end.checked_add(Duration::from_secs(1 << shift)) {
+                end = later;
+            }
+        }
+        assert_eq!(expiry_after(end, Duration::from_secs(u64::MAX)), None);
     }
 }

@@ -7,6 +7,7 @@ use ureq::http;
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
 use ureq::unversioned::resolver::DefaultResolver;
 use ureq::unversioned::transport::{ConnectionDetails, Connector, DefaultConnector, Transport};
+use zeroize::Zeroize as _;
 
 use crate::scrub::Scrubber;
 
@@ -428,6 +429,24 @@ impl HttpRequest {
     }
 }
 
+/// Header values, the URL (`?signature=`) and the body carry credentials: their buffers are
+/// wiped when the request is dropped.
+impl Drop for HttpRequest {
+    fn drop(&mut self) {
+        self.wipe();
+    }
+}
+
+impl HttpRequest {
+    fn wipe(&mut self) {
+        self.url.zeroize();
+        for (_, value) in &mut self.headers {
+            value.zeroize();
+        }
+        self.body.zeroize();
+    }
+}
+
 impl fmt::Debug for HttpRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let url = crate::redact_url(&self.url);
@@ -535,6 +554,14 @@ impl HttpResponse {
             scrubber.add(secret);
         }
         scrubber
+    }
+}
+
+/// Response bodies carry tokens and session keys: the buffer is wiped when the response is
+/// dropped.
+impl Drop for HttpResponse {
+    fn drop(&mut self) {
+        self.body.zeroize();
     }
 }
 
@@ -827,6 +854,24 @@ fn variant_name(error: &ureq::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dropped_request_wipes_url_header_values_and_body() {
+        let mut request = HttpRequest::post("https://h/x?signature=SECRETSIG")
+            .header("authorization", "Basic SECRETBASIC")
+            .body(
+                "application/x-www-form-urlencoded",
+                "client_secret=SECRETFORM",
+            );
+        let clone = request.clone();
+        // What `Drop` runs, observed before the memory is released.
+        request.wipe();
+        assert_eq!(request.url(), "");
+        assert_eq!(request.header_value("authorization"), Some(""));
+        assert!(request.body_bytes().is_empty());
+        // A clone owns its own buffers.
+        assert_eq!(clone.body_bytes(), b"client_secret=SECRETFORM");
+    }
 
     #[test]
     fn secure_urls() {

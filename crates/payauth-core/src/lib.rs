@@ -14,7 +14,9 @@ mod store;
 mod token;
 
 pub use cell::{CredentialCell, Expiring};
-pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
+pub use clock::{
+    Clock, MAX_CREDENTIAL_LIFETIME, ManualClock, SharedClock, SystemClock, expiry_after,
+};
 pub use env::secret_from_env;
 pub use fleet::{CacheKey, DEFAULT_LEASE_TTL, SharedCache, SharedValue};
 pub use http::{

@@ -30,6 +30,15 @@ pub enum Fault {
     /// Process the request, then wait this long (real time) before answering: a client with a
     /// shorter timeout gives up after the server has acted.
     ProcessThenDelay(Duration),
+    /// Answer with this status and JSON body without processing the request: an answer the
+    /// emulator would never give by itself (a date at the end of the calendar, an `expires_in`
+    /// of `u64::MAX`), to show that a client survives it.
+    Answer {
+        /// The HTTP status.
+        status: u16,
+        /// The body, sent as `application/json`.
+        body: String,
+    },
     /// Process the request, then write bytes that are not a TLS record on the raw connection
     /// (on plain HTTP: bytes that are not an HTTP response) and close it: a corrupt record
     /// arriving while the client reads the response.

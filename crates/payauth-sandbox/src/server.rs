@@ -152,6 +152,7 @@ fn serve(
                 r#"{"access_token": "abc", "expires_in": "#,
             ),
             Some(Fault::OversizedBody(bytes)) => oversized(bytes),
+            Some(Fault::Answer { status, body }) => Response::raw(status, "application/json", body),
             Some(Fault::TooManyRequests { retry_after }) => {
                 Response::json(429, &serde_json::json!({ "error": "too_many_requests" }))
                     .header("Retry-After", retry_after)

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use payauth_core::{HttpResponse, TokenTypeRule, parse_token_response_with};
+use payauth_core::{HttpResponse, TokenTypeRule, expiry_after, parse_token_response_with};
 use secrecy::{ExposeSecret as _, SecretString};
 
 use crate::error::Error;
@@ -64,12 +64,11 @@ pub(crate) fn parse_token(response: &HttpResponse, now: SystemTime) -> Result<To
     let status = response.status();
     let parsed = parse_token_response_with(response.body(), DEFAULT_LIFETIME, TokenTypeRule::Any)
         .map_err(|reason| Error::InvalidResponse { status, reason })?;
-    let expires_at = now
-        .checked_add(parsed.lifetime)
-        .ok_or(Error::InvalidResponse {
-            status,
-            reason: "expires_in is too large to be a time",
-        })?;
+    // Clamped to a year and checked: `expires_in` is the server's to choose, up to u64::MAX.
+    let expires_at = expiry_after(now, parsed.lifetime).ok_or(Error::InvalidResponse {
+        status,
+        reason: "expires_in reaches past the last time the clock can represent",
+    })?;
     let header = format!("Bearer {}", parsed.access_token.expose_secret());
     Ok(TokenData {
         header: SecretString::from(header),
@@ -133,6 +132,41 @@ mod tests {
             Duration::from_secs(1800)
         );
         assert_eq!(lifetime(r#"{"access_token":"t"}"#), DEFAULT_LIFETIME);
+    }
+
+    #[test]
+    fn a_huge_expires_in_is_clamped_not_a_panic() {
+        for expires_in in [
+            "9223372036854775807",
+            "18446744073709551615",
+            "\"9223372036854775807\"",
+            "\"18446744073709551615\"",
+        ] {
+            let body = format!(r#"{{"access_token":"t","expires_in":{expires_in}}}"#);
+            assert_eq!(
+                lifetime(&body),
+                payauth_core::MAX_CREDENTIAL_LIFETIME,
+                "{expires_in}"
+            );
+        }
+        let mut end = NOW;
+        // The last representable second, approached by halving steps.
+        for shift in (0..64).rev() {
+            while let Some(later) = end.checked_add(Duration::from_secs(1 << shift)) {
+                end = later;
+            }
+        }
+        let response = HttpResponse::from_parts(
+            200,
+            vec![],
+            br#"{"access_token":"SECRET-TOKEN","expires_in":3600}"#.to_vec(),
+        );
+        let err = parse_token(&response, end).err().unwrap();
+        assert!(
+            matches!(err, Error::InvalidResponse { status: 200, .. }),
+            "{err:?}"
+        );
+        assert!(!format!("{err} {err:?}").contains("SECRET"));
     }
 
     #[test]

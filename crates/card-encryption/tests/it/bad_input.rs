@@ -77,6 +77,44 @@ fn pem_with_a_wrong_label() {
     assert!(!err.to_string().contains(body_line));
 }
 
+/// A private key with a blank line: the `pem` crate reads the lines before it as RFC 1421
+/// headers and its error quotes one, which once put the key in the error's text.
+#[test]
+fn pem_errors_never_quote_the_file() {
+    let key = String::from_utf8(read("rsa2048-key.pem")).unwrap();
+    let mut lines: Vec<&str> = key.lines().collect();
+    let body: Vec<String> = lines[1..lines.len() - 1]
+        .iter()
+        .map(|l| l.to_string())
+        .collect();
+    lines.insert(4, "");
+    let with_blank_line = lines.join("\n");
+    let mismatched = key.replace("END PRIVATE KEY", "END CERTIFICATE");
+    let broken = key.replacen(&body[2], &format!("{}*", &body[2][1..]), 1);
+    let lowercase_label =
+        "-----BEGIN c2VjcmV0LWtleS1ieXRlcw-----\nAAAA\n-----END c2VjcmV0LWtleS1ieXRlcw-----\n";
+    for (name, pem) in [
+        ("blank line", with_blank_line.as_str()),
+        ("mismatched labels", mismatched.as_str()),
+        ("broken base64", broken.as_str()),
+        ("lower-case label", lowercase_label),
+    ] {
+        let err = load_err(pem.as_bytes());
+        let text = format!("{err} {err:?}");
+        for line in &body {
+            assert!(!text.contains(&line[..16]), "{name}: {text}");
+        }
+        assert!(!text.contains("c2VjcmV0"), "{name}: {text}");
+        assert!(
+            matches!(
+                err,
+                Error::Malformed { what: "PEM", .. } | Error::UnexpectedPemLabel { .. }
+            ),
+            "{name}: {err:?}"
+        );
+    }
+}
+
 #[test]
 fn pem_with_broken_base64() {
     let pem = "-----BEGIN CERTIFICATE-----\nnot*base64\n-----END CERTIFICATE-----\n";

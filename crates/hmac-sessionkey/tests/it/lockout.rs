@@ -198,3 +198,66 @@ fn an_unreadable_store_fails_closed() {
     assert_eq!(env.authentications(), 0);
     let _ = std::fs::remove_file(&path);
 }
+
+/// A successful authentication whose `ThisUser.ExpirationDate` leaves the calendar in the
+/// writer's zone. Once a panic counted as a failure: three of them and the guard refused all
+/// authentication.
+#[test]
+fn successes_with_dates_at_the_end_of_the_calendar_never_count() {
+    let env = env();
+    let guard = crate::support::memory_guard();
+    for date in [
+        "/Date(253402300799999+0100)/",
+        "/Date(-377705116800000-0100)/",
+        "/Date(253402300799999+0100)/",
+        "/Date(-377705116800000-0100)/",
+    ] {
+        let body = format!(
+            r#"{{"AuthenticateResult":{{"FunctionOk":true,"ErrCode":0,"ErrMsg":"","RespMsg":"ok",
+                "AuthSuccess":true,"SessKey":"A1B2C3D4E5F6","MerchantList":[],
+                "ThisUser":{{"ID":2547,"ExpirationDate":"{date}"}}}}}}"#
+        );
+        env.sandbox
+            .inject(AUTH, Fault::Answer { status: 200, body });
+        let client = env
+            .builder_for(DEFAULT_EASYPAY_ACCOUNT)
+            .lockout_guard(guard.clone())
+            .build()
+            .unwrap();
+        let session = client.session().unwrap();
+        // The user record is informative: one the client cannot read is left out.
+        assert!(session.user().is_none(), "{date}");
+        assert_eq!(guard.state().unwrap().consecutive_failures(), 0, "{date}");
+    }
+    assert_eq!(env.authentications(), 4);
+}
+
+/// EasyPay accepted the credentials (and reset its count), but the answer is unusable: an
+/// error for the caller, never a failure for the guard.
+#[test]
+fn an_accepted_but_unusable_answer_does_not_count() {
+    let env = env();
+    let guard = crate::support::memory_guard();
+    let body =
+        r#"{"AuthenticateResult":{"FunctionOk":true,"ErrCode":0,"AuthSuccess":true,"SessKey":""}}"#;
+    env.sandbox.inject_times(
+        AUTH,
+        Fault::Answer {
+            status: 200,
+            body: body.to_owned(),
+        },
+        4,
+    );
+    let client = env
+        .builder_for(DEFAULT_EASYPAY_ACCOUNT)
+        .lockout_guard(guard.clone())
+        .build()
+        .unwrap();
+    for _ in 0..4 {
+        let err = client.session().unwrap_err();
+        assert!(matches!(&err, Error::InvalidResponse { .. }), "{err:?}");
+    }
+    assert_eq!(guard.state().unwrap().consecutive_failures(), 0);
+    client.session().unwrap();
+    assert_eq!(env.authentications(), 5);
+}

@@ -5,6 +5,7 @@
 
 mod calls;
 mod faults;
+mod guard_file;
 mod lockout;
 mod redaction;
 mod session;

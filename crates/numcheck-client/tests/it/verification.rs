@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use numcheck_client::{
-    Clock as _, Error, Outcome, PendingVerification, VerificationKey, VerificationPolicy,
+    Clock as _, Error, MAX_TTL, Outcome, PendingVerification, VerificationKey, VerificationPolicy,
 };
 
 use crate::support::{env, key, pending};
@@ -155,6 +155,65 @@ fn a_damaged_stored_state_is_refused() {
     value["mac"] = "not a mac".into();
     let err = serde_json::from_value::<PendingVerification>(value).unwrap_err();
     assert!(err.to_string().contains("mac"), "{err}");
+}
+
+#[test]
+fn a_huge_ttl_or_stored_expiry_never_panics() {
+    let env = env();
+    let call = env.call();
+    let now = env.clock.now();
+    let forever = VerificationPolicy::default().ttl(Duration::MAX);
+    let mut pending = PendingVerification::new(&call, &key(), now, forever);
+    assert_eq!(pending.expires_at(), now + MAX_TTL);
+    // Stored and read back: the same expiry.
+    let stored = serde_json::to_string(&pending).unwrap();
+    let restored: PendingVerification = serde_json::from_str(&stored).unwrap();
+    assert_eq!(restored.expires_at(), pending.expires_at());
+    env.clock.advance(MAX_TTL);
+    assert_eq!(
+        pending.verify("4953", &key(), env.clock.now()).unwrap(),
+        Outcome::Expired
+    );
+
+    // A clock at the end of the representable time: the expiry stops at year 9999.
+    let mut late = now;
+    for shift in (0..64).rev() {
+        while let Some(later) = late.checked_add(Duration::from_secs(1 << shift)) {
+            late = later;
+        }
+    }
+    let pending = PendingVerification::new(&call, &key(), late, forever);
+    let year_9999 = std::time::UNIX_EPOCH + Duration::from_secs(253_402_300_799);
+    assert_eq!(pending.expires_at(), year_9999);
+
+    // A stored expiry past year 9999 (up to u64::MAX) is refused, naming the field.
+    let mut value = serde_json::to_value(&restored).unwrap();
+    for expires_at in [253_402_300_800, i64::MAX as u64 + 1, u64::MAX] {
+        value["expires_at"] = expires_at.into();
+        let err = serde_json::from_value::<PendingVerification>(value.clone()).unwrap_err();
+        assert!(err.to_string().contains("expires_at"), "{err}");
+    }
+}
+
+/// Found by the `stored_verification` fuzz target: serde's type errors quoted the stored value.
+#[test]
+fn a_mistyped_stored_field_is_named_not_quoted() {
+    let env = env();
+    let pending = pending(&env, &env.call());
+    let value = serde_json::to_value(&pending).unwrap();
+    let mac = value["mac"].as_str().unwrap().to_owned();
+    for field in ["call_id", "mac", "attempts_left", "expires_at", "used"] {
+        let mut damaged = value.clone();
+        damaged[field] = if field == "mac" || field == "call_id" {
+            serde_json::json!([mac.clone()])
+        } else {
+            mac.clone().into()
+        };
+        let err = serde_json::from_value::<PendingVerification>(damaged).unwrap_err();
+        let text = format!("{err} {err:?}");
+        assert!(text.contains(field), "{text}");
+        assert!(!text.contains(&mac), "{field}: {text}");
+    }
 }
 
 #[test]
