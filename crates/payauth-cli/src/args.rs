@@ -232,7 +232,7 @@ Example:
         #[arg(long, env = "PAYAUTH_OAUTH_TOKEN_URL", value_name = "URL")]
         token_url: Option<String>,
         /// How the client authenticates.
-        #[arg(long, value_enum, default_value_t = AuthMethodArg::Basic, env = "PAYAUTH_OAUTH_AUTH_METHOD")]
+        #[arg(long, value_enum, default_value_t = AuthMethodArg::Auto, env = "PAYAUTH_OAUTH_AUTH_METHOD")]
         auth_method: AuthMethodArg,
         /// The scope to request.
         #[arg(long)]
@@ -246,6 +246,9 @@ Example:
 /// The client authentication methods of RFC 6749 §2.3.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum AuthMethodArg {
+    /// Find out: plain Basic when both Basic encodings agree, otherwise encoded Basic, plain
+    /// Basic, then the form body, moving on only after the server refuses the client.
+    Auto,
     /// HTTP Basic with id and secret as they are (RFC 7617; Pledg).
     Basic,
     /// HTTP Basic with id and secret form-encoded first (RFC 6749 strictly).

@@ -33,16 +33,11 @@ pub(crate) fn run(ctx: &mut Context, command: OauthCommand) -> Result<u8, Failur
     ctx.protect(&secret);
     let credentials = Credentials::new(client_id.as_str(), secret.as_str())
         .map_err(|e| Failure::config(e.to_string()).hint("check the client id and secret"))?;
-    let (method, method_name) = match auth_method {
-        AuthMethodArg::Basic => (AuthMethod::BasicPlain, "HTTP Basic (RFC 7617)"),
-        AuthMethodArg::BasicForm => (
-            AuthMethod::BasicFormEncoded,
-            "HTTP Basic, form-encoded (RFC 6749 2.3.1)",
-        ),
-        AuthMethodArg::Post => (
-            AuthMethod::ClientSecretPost,
-            "client_secret_post (form body)",
-        ),
+    let method = match auth_method {
+        AuthMethodArg::Auto => AuthMethod::Auto,
+        AuthMethodArg::Basic => AuthMethod::BasicPlain,
+        AuthMethodArg::BasicForm => AuthMethod::BasicFormEncoded,
+        AuthMethodArg::Post => AuthMethod::ClientSecretPost,
     };
     let mut builder = Client::builder(credentials)
         .token_url(url.clone())
@@ -55,6 +50,8 @@ pub(crate) fn run(ctx: &mut Context, command: OauthCommand) -> Result<u8, Failur
     }
     let client = builder.build().map_err(|e| map_error(&e, &url))?;
     let token = client.bearer().map_err(|e| map_error(&e, &url))?;
+    // With Auto, the method the server accepted; otherwise the one asked for.
+    let method_name = method_name(client.auth_method_in_use().unwrap_or(method));
     ctx.protect(token.secret());
     let expires_in = seconds_until(token.expires_at(), SystemTime::now()).max(0);
     let mut lines = vec![
@@ -94,6 +91,17 @@ pub(crate) fn run(ctx: &mut Context, command: OauthCommand) -> Result<u8, Failur
     }
     ctx.emit(&lines, &value);
     Ok(OK)
+}
+
+fn method_name(method: AuthMethod) -> &'static str {
+    match method {
+        AuthMethod::BasicPlain => "HTTP Basic (RFC 7617)",
+        AuthMethod::BasicFormEncoded => "HTTP Basic, form-encoded (RFC 6749 2.3.1)",
+        AuthMethod::ClientSecretPost => "client_secret_post (form body)",
+        AuthMethod::ClientSecretJwt => "client_secret_jwt (RFC 7523)",
+        AuthMethod::PrivateKeyJwt => "private_key_jwt (RFC 7523)",
+        _ => "auto",
+    }
 }
 
 fn map_error(e: &Error, url: &str) -> Failure {
