@@ -552,27 +552,3 @@ mod tests {
         );
     }
 }
-
-#[cfg(test)]
-mod environment_tests {
-    use super::Environment;
-
-    #[test]
-    fn environments_print_and_parse_as_in_every_crate() {
-        for environment in [Environment::Test, Environment::Production] {
-            assert_eq!(environment.to_string().parse(), Ok(environment));
-            let json = serde_json::to_string(&environment).unwrap();
-            assert_eq!(
-                serde_json::from_str::<Environment>(&json).unwrap(),
-                environment
-            );
-        }
-        assert_eq!(Environment::Test.to_string(), "test");
-        for alias in ["uat", "Staging", " TEST "] {
-            assert_eq!(alias.parse(), Ok(Environment::Test), "{alias}");
-        }
-        assert_eq!("prod".parse(), Ok(Environment::Production));
-        assert!("live".parse::<Environment>().is_err());
-        assert!(serde_json::from_str::<Environment>(r#""sandbox""#).is_err());
-    }
-}

@@ -5,6 +5,7 @@
 
 mod card;
 mod easypay;
+mod environments;
 mod from_env;
 mod numcheck;
 mod oauth;
