@@ -14,14 +14,9 @@ use crate::support::{env, memory_guard};
 const AUTH: &str = "/APIcardProcREST/v1.0.0/Authenticate";
 const VOID: &str = "/APIcardProcREST/v1.0.0/CardSale/Void";
 
+/// Everything an error shows: its chain of messages and its `Debug` (which holds its causes).
 fn all_text(err: &Error) -> String {
-    let mut text = format!("{err} {err:?}");
-    let mut source = std::error::Error::source(err);
-    while let Some(e) = source {
-        text.push_str(&format!(" {e} {e:?}"));
-        source = e.source();
-    }
-    text
+    format!("{} {err:?}", payauth_core::ErrorChain(err))
 }
 
 #[test]

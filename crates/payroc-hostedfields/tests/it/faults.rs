@@ -11,14 +11,9 @@ use crate::support::{env, payment};
 
 const AUTHORIZE: &str = "/authorize";
 
+/// Everything an error shows: its chain of messages and its `Debug` (which holds its causes).
 fn all_text(err: &Error) -> String {
-    let mut text = format!("{err} {err:?}");
-    let mut source = std::error::Error::source(err);
-    while let Some(e) = source {
-        text.push_str(&format!(" {e} {e:?}"));
-        source = e.source();
-    }
-    text
+    format!("{} {err:?}", payauth_core::ErrorChain(err))
 }
 
 #[test]
