@@ -4,13 +4,14 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use payauth_core::{
     CacheKey, CredentialCell, DEFAULT_LEASE_TTL, Expiring, Http, HttpConfig, HttpRequest,
-    SharedCache, SharedClock, SharedStore, Stage, SystemClock, require_secure_url,
+    LogContext, SharedCache, SharedClock, SharedStore, Stage, SystemClock, require_secure_url,
 };
 use secrecy::ExposeSecret as _;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use crate::TARGET;
 use crate::credentials::{Credentials, HmacSecret, SignerId};
 use crate::envelope::{decode, resp_msg, result_object};
 use crate::error::{Error, Result};
@@ -141,6 +142,15 @@ impl Client {
             let response = self.inner.http.send(&request)?;
             match result_object(&response, true) {
                 Err(e) if e.is_session_invalid() && !retried => {
+                    let code = match &e {
+                        Error::Vendor { code, .. } => *code,
+                        _ => 0,
+                    };
+                    log::info!(
+                        target: TARGET,
+                        "{operation}: EasyPay error {code} (session expired or the IP changed); \
+                         authenticating again and repeating the call once"
+                    );
                     if self.inner.cell.invalidate(&session)
                         && let Some(shared) = &self.inner.shared
                     {
@@ -225,7 +235,15 @@ impl Inner {
                 self.guard.not_sent(attempt)?;
                 return Err(Error::Transport(e));
             }
-            Err(e) => return Err(Error::Transport(e)),
+            Err(e) => {
+                log::warn!(
+                    target: TARGET,
+                    "authentication got no answer ({}) after it may have reached EasyPay; the \
+                     lockout guard keeps it counted as a failure",
+                    e.kind()
+                );
+                return Err(Error::Transport(e));
+            }
         };
         let result = result_object(&response, false)?;
         if result.get("AuthSuccess").and_then(Value::as_bool) != Some(true) {
@@ -454,7 +472,10 @@ impl ClientBuilder {
                 credentials: self.credentials,
                 signer: self.signer,
                 guard,
-                cell: Arc::new(CredentialCell::new(Arc::clone(&clock), self.margin)),
+                cell: Arc::new(
+                    CredentialCell::new(Arc::clone(&clock), self.margin)
+                        .with_log(LogContext::new(TARGET, "session key")),
+                ),
                 shared,
                 clock,
             }),

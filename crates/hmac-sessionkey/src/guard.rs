@@ -15,6 +15,7 @@ use sha2::Sha256;
 
 use payauth_core::{CacheKey, SharedStore};
 
+use crate::TARGET;
 use crate::credentials::{AccountCode, Credentials};
 use crate::error::{Error, GuardRefusal, Result};
 
@@ -702,6 +703,7 @@ impl LockoutGuard {
         let hold_ms = u64::try_from(self.in_flight_ttl.as_millis()).unwrap_or(u64::MAX);
         // Bounded: a hold ends by itself after its time to live.
         let deadline = Instant::now() + self.in_flight_ttl * 2 + Duration::from_secs(1);
+        let mut waited = false;
         loop {
             let mut decision = Decision::Refuse(GuardRefusal::TooManyFailures { failures: cap });
             self.update(&mut |state| {
@@ -729,17 +731,48 @@ impl LockoutGuard {
             })?;
             match decision {
                 Decision::Proceed(fingerprint) => {
+                    log::debug!(
+                        target: TARGET,
+                        "lockout guard: authentication allowed (counted as a failure until it \
+                         succeeds; cap {cap})"
+                    );
                     return Ok(Attempt {
                         fingerprint,
                         owner,
                         store: Arc::clone(&self.store),
                     });
                 }
-                Decision::Refuse(refusal) => return Err(Error::Guarded(refusal)),
+                Decision::Refuse(refusal) => {
+                    match &refusal {
+                        GuardRefusal::RejectedCredentials => log::warn!(
+                            target: TARGET,
+                            "lockout guard: authentication refused unsent, EasyPay already \
+                             rejected these credentials"
+                        ),
+                        GuardRefusal::TooManyFailures { failures } => log::warn!(
+                            target: TARGET,
+                            "lockout guard: authentication refused unsent, {failures} failures in \
+                             a row (cap {cap}); reset the guard once the cause is fixed"
+                        ),
+                    }
+                    return Err(Error::Guarded(refusal));
+                }
                 Decision::Wait if Instant::now() < deadline => {
+                    if !waited {
+                        waited = true;
+                        log::debug!(
+                            target: TARGET,
+                            "lockout guard: another authentication is in flight; waiting for its \
+                             outcome"
+                        );
+                    }
                     std::thread::sleep(Duration::from_millis(20 + u64::from(jitter_ms())));
                 }
                 Decision::Wait => {
+                    log::warn!(
+                        target: TARGET,
+                        "lockout guard: authentication refused, the one in flight never ended"
+                    );
                     return Err(Error::GuardStore(
                         "an authentication in flight never ended; refusing to send another"
                             .to_owned(),
@@ -751,6 +784,7 @@ impl LockoutGuard {
 
     /// EasyPay accepted the credentials: its count for this IP is back to zero.
     pub(crate) fn succeeded(&self, attempt: Attempt) -> Result<()> {
+        log::debug!(target: TARGET, "lockout guard: authentication succeeded, failure count reset");
         self.update(&mut |state| {
             state.consecutive_failures = 0;
             end_flight(state, &attempt.owner);
@@ -760,6 +794,10 @@ impl LockoutGuard {
     /// The attempt failed before its first byte was written (connection refused, connect
     /// timeout, TLS handshake): EasyPay cannot have counted it, so neither does the guard.
     pub(crate) fn not_sent(&self, attempt: Attempt) -> Result<()> {
+        log::debug!(
+            target: TARGET,
+            "lockout guard: the authentication was never sent; its attempt is taken back"
+        );
         self.update(&mut |state| {
             state.consecutive_failures = state.consecutive_failures.saturating_sub(1);
             end_flight(state, &attempt.owner);
@@ -768,6 +806,11 @@ impl LockoutGuard {
 
     /// EasyPay rejected the credentials: never send them again.
     pub(crate) fn rejected(&self, attempt: Attempt) -> Result<()> {
+        log::warn!(
+            target: TARGET,
+            "lockout guard: EasyPay rejected the credentials; failure recorded, they are never \
+             sent again"
+        );
         self.update(&mut |state| {
             if !state.rejected.contains(&attempt.fingerprint) {
                 state.rejected.push(attempt.fingerprint.clone());

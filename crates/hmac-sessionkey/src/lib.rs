@@ -1,6 +1,9 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+/// This crate's log target (see the README's "Logs").
+const TARGET: &str = env!("CARGO_CRATE_NAME");
+
 mod client;
 mod credentials;
 mod envelope;

@@ -3,10 +3,13 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use payauth_core::{
-    Attempts, Http, HttpConfig, HttpRequest, HttpResponse, Idempotency, RetryPolicy, SharedClock,
-    Stage, SystemClock, TransportError, Verdict, require_secure_url, status_verdict,
+    Attempts, Http, HttpConfig, HttpRequest, HttpResponse, Idempotency, LogContext, RetryPolicy,
+    SharedClock, Stage, SystemClock, TransportError, Verdict, require_secure_url, status_verdict,
     transport_verdict,
 };
+
+/// This crate's log target (see the README's "Logs").
+const TARGET: &str = env!("CARGO_CRATE_NAME");
 
 use crate::call::{Call, CallStatus, failure, parse_call, parse_status, valid_call_id};
 use crate::error::{Error, Result};
@@ -141,7 +144,10 @@ impl Client {
             .inner
             .request("init-call", &query.finish())
             .secret(phone.as_str());
-        match self.inner.send(&request, Idempotency::NotIdempotent) {
+        match self
+            .inner
+            .send("init-call", &request, Idempotency::NotIdempotent)
+        {
             Ok(response) => parse_call(&response),
             Err(Failure::RetryLater(r, retry_after)) => Err(Error::RetryLater {
                 status: r.status(),
@@ -179,7 +185,10 @@ impl Client {
         let mut query = form_urlencoded::Serializer::new(String::new());
         query.append_pair("callId", call_id);
         let request = self.inner.request("get-call-info", &query.finish());
-        match self.inner.send(&request, Idempotency::Idempotent) {
+        match self
+            .inner
+            .send("get-call-info", &request, Idempotency::Idempotent)
+        {
             Ok(response) => parse_status(&response),
             Err(Failure::RetryLater(r, retry_after)) => Err(Error::RetryLater {
                 status: r.status(),
@@ -211,14 +220,29 @@ impl Client {
         let clock = self.inner.clock.as_ref();
         let start = clock.now();
         let mut pause = self.inner.poll_initial;
+        let mut last = None;
         loop {
             let status = self.call_status(call_id)?;
+            if last != Some(status) {
+                let waited = clock.now().duration_since(start).unwrap_or(Duration::ZERO);
+                log::debug!(
+                    target: TARGET,
+                    "waiting for the call: status {status} after {} s",
+                    waited.as_secs()
+                );
+                last = Some(status);
+            }
             progress(status);
             if status.is_final() {
                 return Ok(status);
             }
             let waited = clock.now().duration_since(start).unwrap_or(Duration::ZERO);
             if waited >= deadline {
+                log::warn!(
+                    target: TARGET,
+                    "waiting for the call: still {status} when the {} s wait ended",
+                    deadline.as_secs()
+                );
                 return Err(Error::WaitDeadline {
                     waited,
                     last: status,
@@ -246,12 +270,14 @@ impl Inner {
 
     fn send(
         &self,
+        what: &'static str,
         request: &HttpRequest,
         idempotency: Idempotency,
     ) -> std::result::Result<HttpResponse, Failure> {
         let attempts = Attempts::new();
         self.retry
-            .execute(
+            .execute_as(
+                LogContext::new(TARGET, what),
                 self.clock.as_ref(),
                 |_| {
                     let response = self.http.send_attempt(request, &attempts)?;

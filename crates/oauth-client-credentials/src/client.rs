@@ -4,11 +4,14 @@ use std::time::Duration;
 
 use payauth_core::{
     Attempts, CacheKey, CredentialCell, DEFAULT_LEASE_TTL, Expiring, Http, HttpConfig, HttpRequest,
-    HttpResponse, Idempotency, RetryPolicy, SharedCache, SharedClock, SharedStore, Stage,
-    SystemClock, redact_url, require_secure_url, status_verdict, transport_verdict,
+    HttpResponse, Idempotency, LogContext, RetryPolicy, SharedCache, SharedClock, SharedStore,
+    Stage, SystemClock, redact_url, require_secure_url, status_verdict, transport_verdict,
 };
 use secrecy::ExposeSecret as _;
 use zeroize::Zeroizing;
+
+/// This crate's log target (see the README's "Logs").
+const TARGET: &str = env!("CARGO_CRATE_NAME");
 
 use crate::assertion::{ASSERTION_TYPE, Signer, assertion};
 use crate::credentials::{AuthMethod, Credentials};
@@ -147,6 +150,11 @@ impl Client {
         if response.status() != 401 {
             return Ok(response);
         }
+        log::info!(
+            target: TARGET,
+            "HTTP 401 with the cached access token; dropping it, fetching a new one and sending \
+             the request again"
+        );
         self.invalidate(&token);
         let fresh = self.bearer()?;
         request.set_header("authorization", fresh.header_value());
@@ -225,6 +233,11 @@ impl Inner {
                     });
                 }
                 Err(e) if candidates.len() > 1 && refuses_the_method(&e) => {
+                    log::debug!(
+                        target: TARGET,
+                        "access token request: the server refused client authentication \
+                         {method:?}; trying the next method"
+                    );
                     first_refusal.get_or_insert(e);
                 }
                 Err(e) => return Err(e),
@@ -237,7 +250,8 @@ impl Inner {
 
     fn fetch_with(&self, method: AuthMethod) -> Result<TokenData> {
         let attempts = Attempts::new();
-        let response = self.retry.execute(
+        let response = self.retry.execute_as(
+            LogContext::new(TARGET, "access token request"),
             self.clock.as_ref(),
             |_| {
                 // Built per attempt: an assertion's `jti` must not be sent twice.
@@ -682,7 +696,10 @@ impl ClientBuilder {
                 settled: Mutex::new(None),
                 scope: self.scope,
                 form,
-                cell: Arc::new(CredentialCell::new(Arc::clone(&clock), self.margin)),
+                cell: Arc::new(
+                    CredentialCell::new(Arc::clone(&clock), self.margin)
+                        .with_log(LogContext::new(TARGET, "access token")),
+                ),
                 shared,
                 clock,
                 default_lifetime: self.default_lifetime,

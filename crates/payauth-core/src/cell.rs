@@ -3,6 +3,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use crate::clock::SharedClock;
+use crate::logging::{LogContext, Rfc3339};
 
 /// After a refresh-ahead fails while the current value is still valid, callers keep using that
 /// value for this long before one of them tries again, so an outage of the token endpoint is
@@ -37,6 +38,7 @@ pub struct CredentialCell<T, E> {
     refreshed: Condvar,
     clock: SharedClock,
     margin: Duration,
+    log: LogContext,
 }
 
 struct State<T, E> {
@@ -76,7 +78,23 @@ impl<T, E: Clone> CredentialCell<T, E> {
             refreshed: Condvar::new(),
             clock,
             margin,
+            log: LogContext::new("payauth_core", "credential"),
         }
+    }
+
+    /// Logs this cell's events under `log`'s target, naming the credential by its operation
+    /// (`"bearer token"`). The events:
+    /// - INFO, once per credential: fetched, with its expiry (RFC 3339) and lifetime, never the
+    ///   value;
+    /// - DEBUG: a refresh-ahead started on a background thread, a fetch that failed (the error
+    ///   goes to the callers);
+    /// - WARN: a refresh-ahead that failed (the current value stays in use until it expires).
+    ///
+    /// A cached value served logs nothing.
+    #[must_use]
+    pub fn with_log(mut self, log: LogContext) -> Self {
+        self.log = log;
+        self
     }
 
     /// The cached value, refreshed through `refresh` when needed (see the type's documentation
@@ -119,13 +137,18 @@ impl<T, E: Clone> CredentialCell<T, E> {
             cell: self,
             outcome: None,
         };
-        match self.entry(refresh()) {
+        match self.entry(refresh(), false) {
             Ok(entry) => {
                 let value = Arc::clone(&entry.value);
                 guard.outcome = Some(Ok(entry));
                 Ok(value)
             }
             Err(error) => {
+                log::debug!(
+                    target: self.log.target(),
+                    "{} fetch failed; the error goes to the callers waiting for it",
+                    self.log.operation()
+                );
                 guard.outcome = Some(Err(error.clone()));
                 Err(error)
             }
@@ -164,6 +187,11 @@ impl<T, E: Clone> CredentialCell<T, E> {
                 }
             }
         };
+        log::debug!(
+            target: self.log.target(),
+            "{} inside its refresh margin: refreshing ahead on a background thread",
+            self.log.operation()
+        );
         let cell = Arc::clone(self);
         let spawned = std::thread::Builder::new()
             .name("payauth-refresh".to_owned())
@@ -173,7 +201,17 @@ impl<T, E: Clone> CredentialCell<T, E> {
                     outcome: None,
                 };
                 let result = refresh(true);
-                guard.outcome = Some(cell.entry(result));
+                let entry = cell.entry(result, true);
+                if entry.is_err() {
+                    log::warn!(
+                        target: cell.log.target(),
+                        "{} refresh-ahead failed; the current one stays in use until it expires, \
+                         next try in {} s",
+                        cell.log.operation(),
+                        RETRY_AHEAD_AFTER_FAILURE.as_secs()
+                    );
+                }
+                guard.outcome = Some(entry);
             });
         if spawned.is_err() {
             // No thread: the next caller inside the margin tries again.
@@ -182,12 +220,26 @@ impl<T, E: Clone> CredentialCell<T, E> {
         Ok(value)
     }
 
-    fn entry(&self, result: Result<Expiring<T>, E>) -> Result<Entry<T>, E> {
+    fn entry(&self, result: Result<Expiring<T>, E>, ahead: bool) -> Result<Entry<T>, E> {
         let now = self.clock.now();
-        result.map(|fresh| Entry {
-            value: Arc::new(fresh.value),
-            refresh_at: self.refresh_point(now, fresh.expires_at),
-            expires_at: fresh.expires_at,
+        result.map(|fresh| {
+            let lifetime = fresh
+                .expires_at
+                .duration_since(now)
+                .unwrap_or(Duration::ZERO);
+            log::info!(
+                target: self.log.target(),
+                "{} fetched{}: expires {} (lifetime {} s)",
+                self.log.operation(),
+                if ahead { " ahead of expiry" } else { "" },
+                Rfc3339(fresh.expires_at),
+                lifetime.as_secs()
+            );
+            Entry {
+                value: Arc::new(fresh.value),
+                refresh_at: self.refresh_point(now, fresh.expires_at),
+                expires_at: fresh.expires_at,
+            }
         })
     }
 

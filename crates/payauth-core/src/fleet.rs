@@ -182,6 +182,7 @@ impl SharedCache {
             Ok(result) => result,
             Err(error) => {
                 log::warn!(
+                    target: "payauth_core",
                     "{error}; fetching the credential without the shared store (token caches fail open)"
                 );
                 match local.take() {
@@ -201,7 +202,7 @@ impl SharedCache {
             && seen_digest == digest
             && let Err(error) = self.store.invalidate_if(&self.key, generation)
         {
-            log::warn!("{error}; a rejected credential stays in the shared store until it expires");
+            log::warn!(target: "payauth_core", "{error}; a rejected credential stays in the shared store until it expires");
         }
     }
 
@@ -313,7 +314,7 @@ impl SharedCache {
         plain.extend_from_slice(&(ttl.as_millis() as u64).to_be_bytes());
         plain.extend_from_slice(&bytes);
         let Ok(sealed) = self.sealer.seal(self.key.as_bytes(), &plain) else {
-            log::warn!("no randomness for sealing; the credential is not shared");
+            log::warn!(target: "payauth_core", "no randomness for sealing; the credential is not shared");
             return;
         };
         match self
@@ -323,7 +324,9 @@ impl SharedCache {
             Ok(Some(generation)) => self.remember(&bytes, generation),
             // Another process published first; both values are valid.
             Ok(None) => {}
-            Err(error) => log::warn!("{error}; the new credential is not shared"),
+            Err(error) => {
+                log::warn!(target: "payauth_core", "{error}; the new credential is not shared")
+            }
         }
     }
 
@@ -331,7 +334,7 @@ impl SharedCache {
         if let Some(lease) = lease
             && let Err(error) = lease.release(self.store.as_ref())
         {
-            log::warn!("{error}; the refresh lease ends with its time to live");
+            log::warn!(target: "payauth_core", "{error}; the refresh lease ends with its time to live");
         }
     }
 

@@ -5,6 +5,7 @@ mod clock;
 mod env;
 mod fleet;
 mod http;
+pub mod logging;
 mod report;
 mod retry;
 mod scrub;
@@ -24,9 +25,10 @@ pub use http::{
     HttpConfig, HttpRequest, HttpResponse, Method, TransportError, TransportKind, excerpt,
     require_secure_url,
 };
+pub use logging::LogContext;
 pub use report::{ErrorChain, redact_url};
 pub use retry::{
-    Idempotency, RetryPolicy, Stopped, Verdict, parse_retry_after, retryable_status,
+    Idempotency, RetryPolicy, RetryReason, Stopped, Verdict, parse_retry_after, retryable_status,
     status_verdict, transport_verdict,
 };
 pub use scrub::{REDACTED, SCRUB_RUN, Scrubber};

@@ -3,7 +3,8 @@ use std::hash::{BuildHasher as _, Hasher as _};
 use std::time::{Duration, SystemTime};
 
 use crate::clock::Clock;
-use crate::http::{HttpResponse, TransportError};
+use crate::http::{HttpResponse, TransportError, TransportKind};
+use crate::logging::LogContext;
 
 /// Whether sending a request twice can do harm. It decides which failures are retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,9 +24,34 @@ pub enum Verdict {
     Retry {
         /// The server's requested wait.
         retry_after: Option<Duration>,
+        /// What failed, for the retry loop's log records.
+        reason: RetryReason,
     },
     /// Give up and return this failure.
     Stop,
+}
+
+/// Why an attempt failed, as the retry loop logs it: our own fixed words and numbers only,
+/// never text from the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RetryReason {
+    /// The server answered with this HTTP status.
+    Status(u16),
+    /// No response: the transport failure's kind.
+    Transport(TransportKind),
+    /// Anything else, in fixed words.
+    Other(&'static str),
+}
+
+impl std::fmt::Display for RetryReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RetryReason::Status(status) => write!(f, "HTTP {status}"),
+            RetryReason::Transport(kind) => write!(f, "{kind}"),
+            RetryReason::Other(what) => f.write_str(what),
+        }
+    }
 }
 
 /// The retry rule for a failure that produced no response.
@@ -34,7 +60,10 @@ pub enum Verdict {
 /// - It may have (timeout, reset, bad response): retried only if `Idempotent`.
 pub fn transport_verdict(error: &TransportError, idempotency: Idempotency) -> Verdict {
     if !error.may_have_reached_server() || idempotency == Idempotency::Idempotent {
-        Verdict::Retry { retry_after: None }
+        Verdict::Retry {
+            retry_after: None,
+            reason: RetryReason::Transport(error.kind()),
+        }
     } else {
         Verdict::Stop
     }
@@ -62,10 +91,18 @@ pub fn status_verdict(
     let retry_after = response
         .header("retry-after")
         .and_then(|v| parse_retry_after(v, now));
-    match response.status() {
-        429 => Verdict::Retry { retry_after },
+    let status = response.status();
+    let reason = RetryReason::Status(status);
+    match status {
+        429 => Verdict::Retry {
+            retry_after,
+            reason,
+        },
         status if retryable_status(status) && idempotency == Idempotency::Idempotent => {
-            Verdict::Retry { retry_after }
+            Verdict::Retry {
+                retry_after,
+                reason,
+            }
         }
         _ => Verdict::Stop,
     }
@@ -204,15 +241,41 @@ impl RetryPolicy {
     }
 
     /// As [`run`](Self::run), and says when the server asked for a wait that was not taken.
+    /// Its log records go to payauth-core's target; clients use
+    /// [`execute_as`](Self::execute_as).
     ///
     /// # Errors
     /// [`Stopped`]: the last attempt's error and the refused `Retry-After`, if any.
     pub fn execute<T, E>(
         &self,
         clock: &dyn Clock,
+        attempt: impl FnMut(u32) -> Result<T, E>,
+        verdict: impl Fn(&E) -> Verdict,
+    ) -> Result<T, Stopped<E>> {
+        self.execute_as(LogContext::default(), clock, attempt, verdict)
+    }
+
+    /// As [`execute`](Self::execute), logging under `log`'s target. This loop is the one place
+    /// retry events are emitted:
+    /// - INFO: a retry scheduled (`attempt n of m failed (reason); retrying in w ms`);
+    /// - WARN: retries exhausted, or a wait refused because it would pass the deadline or the
+    ///   `Retry-After` cap;
+    /// - DEBUG: a failure the verdict does not retry.
+    ///
+    /// The reason is the status code or the transport failure's kind ([`RetryReason`]), never
+    /// anything the server wrote.
+    ///
+    /// # Errors
+    /// [`Stopped`]: the last attempt's error and the refused `Retry-After`, if any.
+    pub fn execute_as<T, E>(
+        &self,
+        log: LogContext,
+        clock: &dyn Clock,
         mut attempt: impl FnMut(u32) -> Result<T, E>,
         verdict: impl Fn(&E) -> Verdict,
     ) -> Result<T, Stopped<E>> {
+        let (target, what) = (log.target(), log.operation());
+        let max = self.max_attempts;
         let start = clock.now();
         let mut jitter = Jitter::new();
         let mut number: u32 = 1;
@@ -227,28 +290,58 @@ impl RetryPolicy {
                 Ok(value) => return Ok(value),
                 Err(error) => error,
             };
-            if number >= self.max_attempts {
+            let (retry_after, reason) = match verdict(&error) {
+                Verdict::Stop => {
+                    log::debug!(target: target, "{what}: attempt {number} of {max} failed; not retryable");
+                    return stop(error, None);
+                }
+                Verdict::Retry {
+                    retry_after,
+                    reason,
+                } => (retry_after, reason),
+            };
+            if number >= max {
+                log::warn!(
+                    target: target,
+                    "{what}: attempt {number} of {max} failed ({reason}); retries exhausted"
+                );
                 return stop(error, None);
             }
             let backoff = jitter.apply(self.backoff_for(number));
-            let (wait, asked) = match verdict(&error) {
-                Verdict::Stop => return stop(error, None),
-                Verdict::Retry {
-                    retry_after: Some(after),
-                } if after > self.max_retry_after => return stop(error, Some(after)),
+            let (wait, asked) = match retry_after {
+                Some(after) if after > self.max_retry_after => {
+                    log::warn!(
+                        target: target,
+                        "{what}: attempt {number} of {max} failed ({reason}); the server asked \
+                         for a {} s wait, over the {} s cap: giving up",
+                        after.as_secs(),
+                        self.max_retry_after.as_secs()
+                    );
+                    return stop(error, Some(after));
+                }
                 // The server's wait is a floor under the back-off, never below it.
-                Verdict::Retry {
-                    retry_after: Some(after),
-                } => (after.max(backoff), Some(after)),
-                Verdict::Retry { retry_after: None } => (backoff, None),
+                Some(after) => (after.max(backoff), Some(after)),
+                None => (backoff, None),
             };
             let elapsed = clock.now().duration_since(start).unwrap_or(Duration::ZERO);
             let overruns = elapsed
                 .checked_add(wait)
                 .is_none_or(|end| end > self.deadline);
             if overruns {
+                log::warn!(
+                    target: target,
+                    "{what}: attempt {number} of {max} failed ({reason}); a {} ms wait would \
+                     pass the {} ms deadline: giving up",
+                    wait.as_millis(),
+                    self.deadline.as_millis()
+                );
                 return stop(error, asked);
             }
+            log::info!(
+                target: target,
+                "{what}: attempt {number} of {max} failed ({reason}); retrying in {} ms",
+                wait.as_millis()
+            );
             clock.sleep(wait);
             number = number.saturating_add(1);
         }
@@ -297,7 +390,17 @@ mod tests {
     use crate::http::TransportKind;
 
     fn retry() -> Verdict {
-        Verdict::Retry { retry_after: None }
+        Verdict::Retry {
+            retry_after: None,
+            reason: RetryReason::Other("test"),
+        }
+    }
+
+    fn retry_after(wait: Option<Duration>) -> Verdict {
+        Verdict::Retry {
+            retry_after: wait,
+            reason: RetryReason::Other("test"),
+        }
     }
 
     #[test]
@@ -344,11 +447,7 @@ mod tests {
     #[test]
     fn retry_after_is_obeyed_up_to_its_cap_and_the_deadline() {
         let clock = ManualClock::fixed();
-        let after = |secs| {
-            move |_: &()| Verdict::Retry {
-                retry_after: Some(Duration::from_secs(secs)),
-            }
-        };
+        let after = |secs| move |_: &()| retry_after(Some(Duration::from_secs(secs)));
         let policy = RetryPolicy::default().max_attempts(2);
         let _ = policy.run(&clock, |_| Err::<(), ()>(()), after(7));
         assert_eq!(clock.sleeps(), [Duration::from_secs(7)]);
@@ -373,9 +472,7 @@ mod tests {
         let _ = policy.run(
             &clock,
             |_| Err::<(), ()>(()),
-            |_| Verdict::Retry {
-                retry_after: Some(Duration::ZERO),
-            },
+            |_| retry_after(Some(Duration::ZERO)),
         );
         let sleeps = clock.sleeps();
         assert_eq!(sleeps.len(), 2);
@@ -391,9 +488,7 @@ mod tests {
             .execute(
                 &clock,
                 |_| Err::<(), u32>(7),
-                |_| Verdict::Retry {
-                    retry_after: Some(Duration::from_secs(29)),
-                },
+                |_| retry_after(Some(Duration::from_secs(29))),
             )
             .unwrap_err();
         assert_eq!(
@@ -430,8 +525,11 @@ mod tests {
                     clock.advance(Duration::from_secs(1));
                     Err::<(), u32>(1)
                 },
-                |_| Verdict::Retry {
-                    retry_after: parse_retry_after("18446744073709551615", SystemTime::UNIX_EPOCH),
+                |_| {
+                    retry_after(parse_retry_after(
+                        "18446744073709551615",
+                        SystemTime::UNIX_EPOCH,
+                    ))
                 },
             )
             .unwrap_err();
@@ -469,6 +567,7 @@ mod tests {
         let limited = response(429, Some("3"));
         let expect = Verdict::Retry {
             retry_after: Some(Duration::from_secs(3)),
+            reason: RetryReason::Status(429),
         };
         assert_eq!(
             status_verdict(&limited, Idempotency::NotIdempotent, now),
@@ -477,7 +576,11 @@ mod tests {
         for status in [408, 500, 502, 503, 504] {
             assert!(retryable_status(status));
             let r = response(status, None);
-            assert_eq!(status_verdict(&r, Idempotency::Idempotent, now), retry());
+            let expect = Verdict::Retry {
+                retry_after: None,
+                reason: RetryReason::Status(status),
+            };
+            assert_eq!(status_verdict(&r, Idempotency::Idempotent, now), expect);
             assert_eq!(
                 status_verdict(&r, Idempotency::NotIdempotent, now),
                 Verdict::Stop
@@ -498,9 +601,13 @@ mod tests {
     fn which_transport_failures_are_retried() {
         let connect = TransportError::new(TransportKind::Connect, "refused");
         let timeout = TransportError::new(TransportKind::Timeout, "global");
+        let retry = |kind| Verdict::Retry {
+            retry_after: None,
+            reason: RetryReason::Transport(kind),
+        };
         assert_eq!(
             transport_verdict(&connect, Idempotency::NotIdempotent),
-            retry()
+            retry(TransportKind::Connect)
         );
         assert_eq!(
             transport_verdict(&timeout, Idempotency::NotIdempotent),
@@ -508,7 +615,12 @@ mod tests {
         );
         assert_eq!(
             transport_verdict(&timeout, Idempotency::Idempotent),
-            retry()
+            retry(TransportKind::Timeout)
+        );
+        assert_eq!(RetryReason::Status(503).to_string(), "HTTP 503");
+        assert_eq!(
+            RetryReason::Transport(TransportKind::Timeout).to_string(),
+            "timed out"
         );
     }
 }

@@ -4,8 +4,9 @@ use std::time::Duration;
 
 use payauth_core::{
     Attempts, CacheKey, CredentialCell, DEFAULT_LEASE_TTL, Expiring, Http, HttpConfig, HttpRequest,
-    HttpResponse, Idempotency, RetryPolicy, SharedCache, SharedClock, SharedStore, Stage, Stopped,
-    SystemClock, TransportError, redact_url, require_secure_url, status_verdict, transport_verdict,
+    HttpResponse, Idempotency, LogContext, RetryPolicy, SharedCache, SharedClock, SharedStore,
+    Stage, Stopped, SystemClock, TransportError, redact_url, require_secure_url, status_verdict,
+    transport_verdict,
 };
 
 use crate::error::{Error, Result};
@@ -13,6 +14,9 @@ use crate::problem::parse_problem;
 use crate::request::{ApiKey, IdempotencyKey, LibVersion, SessionRequest};
 use crate::session::{HostedFieldsSession, parse_session};
 use crate::token::{BearerToken, TokenData, parse_token};
+
+/// This crate's log target (see the README's "Logs").
+const TARGET: &str = env!("CARGO_CRATE_NAME");
 
 /// Default refresh-ahead margin: the Bearer token is replaced 120 s before it expires, as
 /// Payroc's own SDKs do.
@@ -160,9 +164,19 @@ impl Client {
         let mut http_request = inner.session_request(request, key);
         let mut reauthorized = false;
         let attempts = Attempts::new();
-        let outcome = inner.retry.execute(
+        let outcome = inner.retry.execute_as(
+            LogContext::new(TARGET, "session create"),
             inner.clock.as_ref(),
-            |_| self.send_authorized(&mut http_request, &mut reauthorized, &attempts),
+            |number| {
+                if number > 1 {
+                    // The key is not secret; it lets an operator match the attempts in Payroc's logs.
+                    log::info!(
+                        target: TARGET,
+                        "session create: attempt {number} reuses idempotency key {key}"
+                    );
+                }
+                self.send_authorized(&mut http_request, &mut reauthorized, &attempts)
+            },
             |failure| match failure {
                 // The idempotency key makes a repeat harmless: Payroc answers it with the
                 // original result instead of acting again.
@@ -194,6 +208,11 @@ impl Client {
             }
             if response.status() == 401 && !*reauthorized {
                 *reauthorized = true;
+                log::info!(
+                    target: TARGET,
+                    "session create: HTTP 401 with the cached bearer token; dropping it, fetching \
+                     a new one and sending again with the same idempotency key"
+                );
                 self.invalidate(&token);
                 token = self.bearer().map_err(Failure::Final)?;
                 continue;
@@ -238,7 +257,8 @@ impl Inner {
             .header("accept", "application/json")
             .secret_header("x-api-key", self.api_key.expose());
         let attempts = Attempts::new();
-        let response = self.retry.execute(
+        let response = self.retry.execute_as(
+            LogContext::new(TARGET, "bearer token request"),
             self.clock.as_ref(),
             |_| {
                 let response = self.http.send_attempt(&request, &attempts)?;
@@ -509,7 +529,10 @@ impl ClientBuilder {
                 api_base,
                 lib_version,
                 api_key: self.api_key,
-                cell: Arc::new(CredentialCell::new(Arc::clone(&clock), self.margin)),
+                cell: Arc::new(
+                    CredentialCell::new(Arc::clone(&clock), self.margin)
+                        .with_log(LogContext::new(TARGET, "bearer token")),
+                ),
                 shared,
                 clock,
                 retry: self.retry.default_deadline(self.http.timeout_value()),
