@@ -20,7 +20,8 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  demo    run every crate's flow against the in-process sandbox (no network, no credentials)
+  demo    run every crate's flow against the in-process sandbox (no network, no credentials);
+          the crates' log records on stderr at PAYAUTH_LOG's level (default info)
   test    fmt check, clippy -D warnings, tests on every feature set, docs, cargo-deny, fuzz smoke
   fuzz [SECONDS]
           every fuzz target in fuzz/ for SECONDS each (default 600), one at a time, one core

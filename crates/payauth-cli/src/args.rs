@@ -60,6 +60,35 @@ pub(crate) struct Global {
     /// Trust this extra CA certificate (PEM or DER), such as the sandbox's with --tls.
     #[arg(long, global = true, env = "PAYAUTH_CA_CERT", value_name = "PATH")]
     pub(crate) ca_cert: Option<PathBuf>,
+
+    /// Log the crates' events on stderr: -v info (token fetches, retries, 401 refetches),
+    /// -vv debug (guard decisions, call status), -vvv trace. Without it, PAYAUTH_LOG (off,
+    /// error, warn, info, debug, trace) decides; off by default. The HTTP library's records never
+    /// go past debug, where they carry no secret.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
+}
+
+/// The environment variable naming a log level when `-v` is not given.
+pub(crate) const LOG_VAR: &str = "PAYAUTH_LOG";
+
+/// The log level for `-v` repeated `verbose` times, else the one `PAYAUTH_LOG` names.
+///
+/// # Errors
+/// A message naming the variable when it holds no level name (its value is not repeated).
+pub(crate) fn log_level(verbose: u8, variable: Option<&str>) -> Result<log::LevelFilter, String> {
+    use log::LevelFilter;
+    match verbose {
+        0 => match variable.map(str::trim) {
+            None | Some("") => Ok(LevelFilter::Off),
+            Some(name) => name
+                .parse()
+                .map_err(|_| format!("{LOG_VAR} must be off, error, warn, info, debug or trace")),
+        },
+        1 => Ok(LevelFilter::Info),
+        2 => Ok(LevelFilter::Debug),
+        _ => Ok(LevelFilter::Trace),
+    }
 }
 
 /// A vendor environment.
@@ -366,5 +395,20 @@ mod tests {
         for sub in Cli::command().get_subcommands() {
             walk(sub, "payauth");
         }
+    }
+
+    #[test]
+    fn verbosity_and_the_log_variable() {
+        use log::LevelFilter;
+        assert_eq!(log_level(0, None), Ok(LevelFilter::Off));
+        assert_eq!(log_level(0, Some(" ")), Ok(LevelFilter::Off));
+        assert_eq!(log_level(1, None), Ok(LevelFilter::Info));
+        assert_eq!(log_level(2, Some("error")), Ok(LevelFilter::Debug));
+        assert_eq!(log_level(7, None), Ok(LevelFilter::Trace));
+        assert_eq!(log_level(0, Some("DEBUG")), Ok(LevelFilter::Debug));
+        let bad = log_level(0, Some("s3cr3t-value")).unwrap_err();
+        assert!(bad.contains(LOG_VAR) && !bad.contains("s3cr3t"), "{bad}");
+        let cli = Cli::try_parse_from(["payauth", "-v", "card", "inspect", "x.pem", "--verbose"]);
+        assert_eq!(cli.expect("-v is global and repeatable").global.verbose, 2);
     }
 }

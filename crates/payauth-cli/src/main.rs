@@ -23,6 +23,15 @@ use crate::output::Context;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let mut ctx = Context::new(&cli.global);
+    let variable = std::env::var(args::LOG_VAR).ok();
+    match args::log_level(cli.global.verbose, variable.as_deref()) {
+        Ok(log::LevelFilter::Off) => {}
+        // ureq's records stay at or below payauth_core::logging::HTTP_LOG_CAP whatever is asked.
+        Ok(level) => {
+            let _ = payauth_core::logging::SafeLogger::new(level).install();
+        }
+        Err(message) => return ctx.report_failure(&Failure::config(message)),
+    }
     let result = match cli.command {
         Command::Card { command } => card::run(&mut ctx, command),
         Command::Easypay { command } => easypay::run(&mut ctx, command),

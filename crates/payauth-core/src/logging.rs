@@ -10,8 +10,9 @@
 //!
 //! ureq is another matter: at TRACE it writes the raw bytes of every request and response,
 //! credentials included. At DEBUG it logs only redacted summaries (the path and query replaced by
-//! `/******`, only harmless headers). [`safe_level`] caps its targets at [`HTTP_LOG_CAP`], and
-//! [`SafeLogger`] is a small stderr logger that applies the cap whatever level is asked for.
+//! `/******`, only harmless headers). [`safe_level`] caps its targets (and rustls's, which dumps
+//! handshake messages at TRACE) at [`HTTP_LOG_CAP`], and [`SafeLogger`] is a small stderr logger
+//! that applies the cap whatever level is asked for.
 
 use std::fmt;
 use std::io::Write as _;
@@ -19,13 +20,15 @@ use std::time::SystemTime;
 
 use log::{LevelFilter, Log, Metadata, Record};
 
-/// The most detailed level at which ureq and ureq-proto log nothing secret: DEBUG. At TRACE
-/// they write raw request and response bytes ("NOT REDACTED" in ureq's own documentation), and
-/// their DEBUG summaries print the full path and query once TRACE is enabled for them.
+/// The most detailed level at which the HTTP stack logs nothing secret: DEBUG. At TRACE ureq and
+/// ureq-proto write raw request and response bytes ("NOT REDACTED" in ureq's own documentation),
+/// their DEBUG summaries print the full path and query once TRACE is enabled for them, and
+/// rustls dumps every handshake message (certificates, session tickets).
 pub const HTTP_LOG_CAP: LevelFilter = LevelFilter::Debug;
 
-/// The log targets (and their submodules) that [`HTTP_LOG_CAP`] applies to.
-pub const HTTP_TARGETS: [&str; 2] = ["ureq", "ureq_proto"];
+/// The log targets (and their submodules) that [`HTTP_LOG_CAP`] applies to: ureq, ureq-proto
+/// and the rustls under them.
+pub const HTTP_TARGETS: [&str; 3] = ["ureq", "ureq_proto", "rustls"];
 
 /// The log targets of the payauth crates.
 pub const PAYAUTH_TARGETS: [&str; 6] = [
@@ -58,7 +61,8 @@ fn within(target: &str, crate_name: &str) -> bool {
 }
 
 /// The level a logger may let through for `target` when `requested` was asked for: `requested`,
-/// except for ureq's targets, which never go past [`HTTP_LOG_CAP`].
+/// except for the HTTP stack's targets ([`HTTP_TARGETS`]), which never go past
+/// [`HTTP_LOG_CAP`].
 ///
 /// ```
 /// use log::LevelFilter;
@@ -66,6 +70,7 @@ fn within(target: &str, crate_name: &str) -> bool {
 ///
 /// assert_eq!(safe_level("ureq::run", LevelFilter::Trace), LevelFilter::Debug);
 /// assert_eq!(safe_level("ureq_proto::client", LevelFilter::Info), LevelFilter::Info);
+/// assert_eq!(safe_level("rustls::client::hs", LevelFilter::Trace), LevelFilter::Debug);
 /// assert_eq!(safe_level("payroc_hostedfields", LevelFilter::Trace), LevelFilter::Trace);
 /// ```
 pub fn safe_level(target: &str, requested: LevelFilter) -> LevelFilter {
@@ -146,8 +151,8 @@ impl fmt::Display for Rfc3339 {
 }
 
 /// A logger for programs (the `payauth` command line, `cargo xtask demo`): one line per record
-/// on stderr, `[LEVEL target] message`, at the requested level for every target except ureq's,
-/// which stay at [`HTTP_LOG_CAP`] or below whatever is asked.
+/// on stderr, `[LEVEL target] message`, at the requested level for every target except the HTTP
+/// stack's ([`HTTP_TARGETS`]), which stay at [`HTTP_LOG_CAP`] or below whatever is asked.
 ///
 /// Libraries never install a logger; a service with its own logger applies the same cap (see
 /// the crate README).
@@ -224,7 +229,8 @@ mod tests {
             assert_eq!(safe_level(target, LevelFilter::Warn), LevelFilter::Warn);
             assert_eq!(safe_level(target, LevelFilter::Off), LevelFilter::Off);
         }
-        for target in ["ureqx", "my_ureq", "payroc_hostedfields", "rustls::client"] {
+        assert!(is_http_target("rustls::client::hs"));
+        for target in ["ureqx", "my_ureq", "payroc_hostedfields", "rustlsx"] {
             assert!(!is_http_target(target), "{target}");
             assert_eq!(safe_level(target, LevelFilter::Trace), LevelFilter::Trace);
         }
