@@ -408,7 +408,17 @@ mod tests {
         assert_eq!(log_level(0, Some("DEBUG")), Ok(LevelFilter::Debug));
         let bad = log_level(0, Some("s3cr3t-value")).unwrap_err();
         assert!(bad.contains(LOG_VAR) && !bad.contains("s3cr3t"), "{bad}");
-        let cli = Cli::try_parse_from(["payauth", "-v", "card", "inspect", "x.pem", "--verbose"]);
-        assert_eq!(cli.expect("-v is global and repeatable").global.verbose, 2);
+        let verbose = |args: &[&str]| {
+            Cli::try_parse_from(args)
+                .expect("-v is global and repeatable")
+                .global
+                .verbose
+        };
+        assert_eq!(verbose(&["payauth", "-vv", "card", "inspect", "x.pem"]), 2);
+        assert_eq!(
+            verbose(&["payauth", "card", "inspect", "x.pem", "--verbose"]),
+            1
+        );
+        assert_eq!(verbose(&["payauth", "card", "inspect", "x.pem"]), 0);
     }
 }

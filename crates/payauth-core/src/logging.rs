@@ -2,7 +2,7 @@
 //!
 //! Every payauth crate logs through the [`log`] facade. A record's target is the name of the
 //! client crate the event belongs to (`payroc_hostedfields`, `oauth_client_credentials`,
-//! `hmac_sessionkey`, `numcheck_client`, `payauth_redis`), also when payauth-core emits it on
+//! `hmac_sessionkey`, `numcheck_client`), also when payauth-core emits it on
 //! the client's behalf (the retry loop, the credential cell, through a [`LogContext`]);
 //! events of payauth-core's own (shared-store fail-open notices) use `payauth_core`. A message
 //! holds only fixed words, numbers, status codes, durations and times: never a secret, a token,
@@ -31,13 +31,12 @@ pub const HTTP_LOG_CAP: LevelFilter = LevelFilter::Debug;
 pub const HTTP_TARGETS: [&str; 3] = ["ureq", "ureq_proto", "rustls"];
 
 /// The log targets of the payauth crates.
-pub const PAYAUTH_TARGETS: [&str; 6] = [
+pub const PAYAUTH_TARGETS: [&str; 5] = [
     "payauth_core",
     "hmac_sessionkey",
     "oauth_client_credentials",
     "payroc_hostedfields",
     "numcheck_client",
-    "payauth_redis",
 ];
 
 /// Whether `target` is one of [`HTTP_TARGETS`] or a module inside one (`ureq::run`).

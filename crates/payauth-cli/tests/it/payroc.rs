@@ -53,3 +53,62 @@ fn a_wrong_api_key_exits_5() {
     assert!(!out.all().contains("wrong-payroc-api-key-0000"));
     assert_eq!(sandbox.counter("sessions_created"), 0);
 }
+
+#[test]
+fn verbose_prints_the_events_and_caps_the_http_stack() {
+    let sandbox = Sandbox::start("payroc-verbose");
+    let args = ["payroc", "session", "--terminal", "1234001", "--show-token"];
+    let quiet = sandbox
+        .payauth(&args)
+        .env("PAYAUTH_PAYROC_API_KEY", PAYROC_KEY)
+        .run();
+    assert_eq!(quiet.code, 0, "{quiet:?}");
+    assert!(!quiet.stderr.contains("payroc_hostedfields]"), "{quiet:?}");
+
+    let loud = sandbox
+        .payauth(&["-vvv", "payroc", "session", "--terminal", "1234001"])
+        .env("PAYAUTH_PAYROC_API_KEY", PAYROC_KEY)
+        .run();
+    assert_eq!(loud.code, 0, "{loud:?}");
+    assert!(
+        loud.stderr
+            .contains("[INFO  payroc_hostedfields] bearer token fetched: expires "),
+        "{loud:?}"
+    );
+    // ureq's redacted DEBUG summaries arrive; its raw TRACE dumps never do.
+    assert!(loud.stderr.contains("[DEBUG ureq"), "{loud:?}");
+    assert!(!loud.stderr.contains("[TRACE ureq"), "{loud:?}");
+    assert!(!loud.stderr.contains("[TRACE rustls"), "{loud:?}");
+    assert!(!loud.all().contains(PAYROC_KEY), "{loud:?}");
+
+    let from_variable = sandbox
+        .payauth(&args)
+        .env("PAYAUTH_PAYROC_API_KEY", PAYROC_KEY)
+        .env("PAYAUTH_LOG", "info")
+        .run();
+    assert_eq!(from_variable.code, 0, "{from_variable:?}");
+    assert!(
+        from_variable.stderr.contains("bearer token fetched"),
+        "{from_variable:?}"
+    );
+    assert!(
+        !from_variable.stderr.contains("[DEBUG"),
+        "{from_variable:?}"
+    );
+    // The session token printed on stdout (--show-token) is in no log line.
+    let token_line = from_variable
+        .stdout
+        .lines()
+        .find(|line| line.contains("session token"))
+        .expect("the token is shown");
+    let token = token_line.split_whitespace().last().unwrap();
+    assert!(!from_variable.stderr.contains(token), "{from_variable:?}");
+
+    let bad = sandbox
+        .payauth(&args)
+        .env("PAYAUTH_PAYROC_API_KEY", PAYROC_KEY)
+        .env("PAYAUTH_LOG", "loud")
+        .run();
+    assert_eq!(bad.code, 3, "{bad:?}");
+    assert!(bad.stderr.contains("PAYAUTH_LOG"), "{bad:?}");
+}
