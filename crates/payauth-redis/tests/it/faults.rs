@@ -161,7 +161,7 @@ fn failing_open_is_logged_without_a_secret() {
         .collect();
     assert!(
         mine.iter()
-            .any(|r| r.starts_with("WARN payauth_core::fleet") && r.contains("fail open")),
+            .any(|r| r.starts_with("WARN payauth_core: ") && r.contains("fail open")),
         "{mine:?}"
     );
     for record in RECORDS.lock().unwrap().iter() {
