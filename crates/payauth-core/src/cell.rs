@@ -593,4 +593,63 @@ mod tests {
         cell.get(|| token(&clock, "secret-token-value")).unwrap();
         assert!(!format!("{cell:?}").contains("secret-token-value"));
     }
+
+    #[test]
+    fn fetches_and_refresh_ahead_are_logged_and_a_cached_value_is_not() {
+        use crate::logging::capture;
+        capture::install();
+        let clock = ManualClock::fixed();
+        let cell = Arc::new(
+            CredentialCell::<String, String>::new(clock.shared(), MARGIN)
+                .with_log(LogContext::new("test_cell", "widget token")),
+        );
+        let start = clock.now();
+        let first = Expiring {
+            value: "secret-value-1".to_owned(),
+            expires_at: start + LIFE,
+        };
+        cell.get_ahead(move |_| Ok(first)).unwrap();
+        cell.get_ahead(|_| panic!("must not refresh")).unwrap();
+        clock.advance(LIFE - Duration::from_secs(30));
+        let (failed, done) = std::sync::mpsc::channel();
+        cell.get_ahead(move |ahead| {
+            assert!(ahead);
+            let _ = failed.send(());
+            Err("refused".to_owned())
+        })
+        .unwrap();
+        done.recv_timeout(Duration::from_secs(60)).unwrap();
+        // The background refresh has run; wait until its guard has finished (bounded).
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while cell.lock().refreshing && std::time::Instant::now() < deadline {
+            std::thread::yield_now();
+        }
+        let records = capture::take("test_cell");
+        let expected = [
+            (
+                log::Level::Info,
+                format!(
+                    "widget token fetched: expires {} (lifetime 600 s)",
+                    Rfc3339(start + LIFE)
+                ),
+            ),
+            (
+                log::Level::Debug,
+                "widget token inside its refresh margin: refreshing ahead on a background thread"
+                    .to_owned(),
+            ),
+            (
+                log::Level::Warn,
+                "widget token refresh-ahead failed; the current one stays in use until it \
+                 expires, next try in 5 s"
+                    .to_owned(),
+            ),
+        ];
+        assert_eq!(records, expected);
+        assert!(
+            records
+                .iter()
+                .all(|(_, text)| !text.contains("secret-value"))
+        );
+    }
 }

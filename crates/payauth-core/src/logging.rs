@@ -207,6 +207,54 @@ impl Log for SafeLogger {
     }
 }
 
+/// For unit tests: one capturing logger for the test binary, keeping the records of targets that
+/// start with `test_`, so each test reads its own target's records.
+#[cfg(test)]
+pub(crate) mod capture {
+    use std::sync::{Mutex, PoisonError};
+
+    static RECORDS: Mutex<Vec<(String, log::Level, String)>> = Mutex::new(Vec::new());
+
+    struct Capture;
+
+    impl log::Log for Capture {
+        fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+            metadata.target().starts_with("test_")
+        }
+        fn log(&self, record: &log::Record<'_>) {
+            if self.enabled(record.metadata()) {
+                let entry = (
+                    record.target().to_owned(),
+                    record.level(),
+                    record.args().to_string(),
+                );
+                RECORDS
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(entry);
+            }
+        }
+        fn flush(&self) {}
+    }
+
+    static CAPTURE: Capture = Capture;
+
+    pub(crate) fn install() {
+        let _ = log::set_logger(&CAPTURE);
+        log::set_max_level(log::LevelFilter::Trace);
+    }
+
+    /// Removes and returns the records logged under `target`.
+    pub(crate) fn take(target: &str) -> Vec<(log::Level, String)> {
+        let mut records = RECORDS.lock().unwrap_or_else(PoisonError::into_inner);
+        let (mine, others) = records.drain(..).partition(|(t, _, _)| t == target);
+        *records = others;
+        mine.into_iter()
+            .map(|(_, level, text)| (level, text))
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -623,4 +623,52 @@ mod tests {
             "timed out"
         );
     }
+
+    #[test]
+    fn the_loop_logs_retries_and_giving_up_under_the_clients_target() {
+        use crate::logging::capture;
+        capture::install();
+        let log = LogContext::new("test_retry", "widget fetch");
+        let clock = ManualClock::fixed();
+        let status = |code| Verdict::Retry {
+            retry_after: None,
+            reason: RetryReason::Status(code),
+        };
+        let policy = RetryPolicy::default().max_attempts(2);
+        let _ = policy.execute_as(log, &clock, |_| Err::<(), ()>(()), |_| status(503));
+        let wait = clock.sleeps()[0].as_millis();
+        let timeout = Verdict::Retry {
+            retry_after: Some(Duration::from_secs(29)),
+            reason: RetryReason::Transport(TransportKind::Timeout),
+        };
+        let _ = policy.clone().deadline(Duration::from_secs(5)).execute_as(
+            log,
+            &clock,
+            |_| Err::<(), ()>(()),
+            |_| timeout,
+        );
+        let _ = policy.execute_as(log, &clock, |_| Err::<(), ()>(()), |_| Verdict::Stop);
+        let records = capture::take("test_retry");
+        let expected = [
+            (
+                log::Level::Info,
+                format!("widget fetch: attempt 1 of 2 failed (HTTP 503); retrying in {wait} ms"),
+            ),
+            (
+                log::Level::Warn,
+                "widget fetch: attempt 2 of 2 failed (HTTP 503); retries exhausted".to_owned(),
+            ),
+            (
+                log::Level::Warn,
+                "widget fetch: attempt 1 of 2 failed (timed out); a 29000 ms wait would pass the \
+                 5000 ms deadline: giving up"
+                    .to_owned(),
+            ),
+            (
+                log::Level::Debug,
+                "widget fetch: attempt 1 of 2 failed; not retryable".to_owned(),
+            ),
+        ];
+        assert_eq!(records, expected);
+    }
 }
