@@ -27,9 +27,11 @@ pub use guard::{
     GuardStore, InvalidGuardState, LockoutGuard, MAX_FAILURE_CAP, MemoryGuardStore,
     SharedGuardStore,
 };
+/// payauth-core, where the shared types below come from.
+pub use payauth_core;
 pub use payauth_core::{
-    Clock, ManualClock, MemoryStore, SharedClock, SharedStore, SystemClock, TransportError,
-    TransportKind,
+    CaCertificate, ClientCertificate, Clock, Deadline, HttpSettings, ManualClock, MemoryStore,
+    Proxy, SharedClock, SharedStore, SystemClock, TransportError, TransportKind, Trust,
 };
 pub use requests::{
     AccountHolder, Address, Amounts, CardSaleManual, CardSaleResult, ManualCard, PurchaseItems,

@@ -18,7 +18,8 @@ pub use client::{
 pub use error::{Error, Result};
 pub use input::{Description, Phone, SERVICE_SECRET_VAR, ServiceSecret};
 pub use payauth_core::{
-    Clock, ManualClock, RetryPolicy, SharedClock, SystemClock, TransportError, TransportKind,
+    CaCertificate, ClientCertificate, Clock, Deadline, HttpSettings, ManualClock, Proxy,
+    RetryPolicy, SharedClock, SystemClock, TransportError, TransportKind, Trust,
 };
 pub use verification::{
     DEFAULT_MAX_ATTEMPTS, DEFAULT_TTL, MAX_TTL, Outcome, PendingVerification, VerificationKey,

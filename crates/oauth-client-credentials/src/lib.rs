@@ -20,8 +20,9 @@ pub use credentials::{
 };
 pub use error::{Error, Result};
 pub use payauth_core::{
-    Clock, HttpRequest, HttpResponse, ManualClock, MemoryStore, RetryPolicy, SharedClock,
-    SharedStore, SystemClock, TransportError, TransportKind,
+    CaCertificate, ClientCertificate, Clock, Deadline, HttpRequest, HttpResponse, HttpSettings,
+    ManualClock, MemoryStore, Proxy, RetryPolicy, SharedClock, SharedStore, SystemClock,
+    TransportError, TransportKind, Trust,
 };
 pub use signing::{SignedParameters, SigningKey};
 pub use token::AccessToken;

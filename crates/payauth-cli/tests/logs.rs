@@ -162,7 +162,6 @@ fn a_full_run_logs_its_events_and_no_secret() -> Run {
     let clock = ManualClock::fixed();
     let sandbox = Sandbox::builder().clock(clock.shared()).tls().start()?;
     let url = sandbox.url();
-    let ca = Sandbox::ca_certificate_der();
     let mut secrets: Vec<String> = [
         DEFAULT_EASYPAY_ACCOUNT.1,
         PCI_EASYPAY_ACCOUNT.1,
@@ -201,7 +200,7 @@ fn a_full_run_logs_its_events_and_no_secret() -> Run {
         PCI_EASYPAY_ACCOUNT.1,
     )?)
     .base_url(&easypay_base)
-    .trust_root(ca)
+    .http(Sandbox::http_settings())
     .clock(clock.shared())
     .lockout_guard(guard()?)
     .secured_header(
@@ -228,7 +227,7 @@ fn a_full_run_logs_its_events_and_no_secret() -> Run {
         WRONG_EASYPAY_TOKEN,
     )?)
     .base_url(&easypay_base)
-    .trust_root(ca)
+    .http(Sandbox::http_settings())
     .lockout_guard(guard()?)
     .build()?;
     assert!(wrong.session().is_err());
@@ -243,7 +242,7 @@ fn a_full_run_logs_its_events_and_no_secret() -> Run {
         )?)
         .token_url(format!("{url}/api/token"))
         .auth_method(AuthMethod::BasicPlain)
-        .trust_root(ca)
+        .http(Sandbox::http_settings())
         .clock(clock.shared())
         .build()
     };
@@ -281,7 +280,7 @@ fn a_full_run_logs_its_events_and_no_secret() -> Run {
         .environment(payroc_hostedfields::Environment::Test)
         .identity_url(format!("{url}/authorize"))
         .api_base(format!("{url}/v1"))
-        .trust_root(ca)
+        .http(Sandbox::http_settings())
         .clock(clock.shared())
         .build()?;
     let terminal = TerminalId::new("1234001")?;
@@ -301,7 +300,7 @@ fn a_full_run_logs_its_events_and_no_secret() -> Run {
     // NumCheck: init-call, wait through the status changes, verify the code.
     let numcheck = numcheck_client::Client::builder(ServiceSecret::new(DEFAULT_NUMCHECK_SECRET)?)
         .base_url(&url)
-        .trust_root(ca)
+        .http(Sandbox::http_settings())
         .clock(clock.shared())
         .build()?;
     let verification_key = VerificationKey::new(*b"log test application key, 32+ b!")?;

@@ -16,8 +16,9 @@ pub use client::{Client, ClientBuilder, DEFAULT_REFRESH_MARGIN, Environment};
 pub use error::{Error, Result};
 pub use headers::ResponseHeaders;
 pub use payauth_core::{
-    Clock, Http, HttpRequest, HttpResponse, ManualClock, MemoryStore, RetryPolicy, SharedClock,
-    SharedStore, SystemClock, TransportError, TransportKind,
+    CaCertificate, ClientCertificate, Clock, Deadline, Http, HttpRequest, HttpResponse,
+    HttpSettings, ManualClock, MemoryStore, Proxy, RetryPolicy, SharedClock, SharedStore,
+    SystemClock, TransportError, TransportKind, Trust,
 };
 pub use problem::{Link, Problem, ProblemError, ProblemKind};
 pub use request::{

@@ -3,9 +3,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod cache;
+mod deadline;
 mod errors;
 mod faults;
 mod interop;
+mod network;
 mod redaction;
 mod retries;
 mod support;
