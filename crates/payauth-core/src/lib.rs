@@ -7,6 +7,7 @@ mod fleet;
 mod http;
 mod report;
 mod retry;
+mod rfc3339;
 mod scrub;
 mod seal;
 mod stage;
@@ -29,6 +30,7 @@ pub use retry::{
     Idempotency, RetryPolicy, Stopped, Verdict, parse_retry_after, retryable_status,
     status_verdict, transport_verdict,
 };
+pub use rfc3339::Rfc3339;
 pub use scrub::{REDACTED, SCRUB_RUN, Scrubber};
 pub use seal::Sealer;
 pub use stage::{Stage, UnknownStage};
