@@ -24,6 +24,8 @@ pub use guard::{
     GuardStore, InvalidGuardState, LockoutGuard, MAX_FAILURE_CAP, MemoryGuardStore,
     SharedGuardStore,
 };
+/// How instants are shown (RFC 3339 UTC), for your own logs and messages.
+pub use payauth_core::Rfc3339;
 pub use payauth_core::{
     Clock, ManualClock, MemoryStore, SharedClock, SharedStore, SystemClock, TransportError,
     TransportKind,
