@@ -72,6 +72,8 @@ fn real_certificate_validity_window_is_inclusive_and_exact() {
         "{debug}"
     );
     assert!(!debug.contains("tv_sec"), "{debug}");
+    let loader = format!("{:?}", at(NOT_BEFORE));
+    assert!(loader.contains("At(2025-01-08T00:00:00Z)"), "{loader}");
 }
 
 #[test]
