@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use numcheck_client::payauth_core::{RetryPolicy, TransportError};
+use numcheck_client::payauth_core::{HttpSettings, RetryPolicy, TransportError};
 use payauth_sandbox::{
     DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_NUMCHECK_SECRET, DEFAULT_PAYROC_API_KEY,
     Fault, PCI_EASYPAY_ACCOUNT, PCI_EASYPAY_SIGNER, Sandbox,
@@ -428,8 +428,15 @@ impl Cell<'_> {
             .deadline(DEADLINE)
     }
 
-    fn root(&self) -> Option<&'static [u8]> {
-        (self.tls && self.trusted).then(Sandbox::ca_certificate_der)
+    fn http(&self) -> HttpSettings {
+        let settings = HttpSettings::new()
+            .timeout(TIMEOUT)
+            .connect_timeout(CONNECT_TIMEOUT);
+        if self.tls && self.trusted {
+            settings.trust(Sandbox::trust())
+        } else {
+            settings
+        }
     }
 
     /// Runs `call`, recording what reached the sandbox meanwhile.
@@ -523,14 +530,10 @@ fn oauth_client(cell: &Cell<'_>) -> std::result::Result<oauth_client_credentials
     use oauth_client_credentials::{Client, Credentials};
     let credentials =
         Credentials::new(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET).map_err(|e| e.to_string())?;
-    let mut builder = Client::builder(credentials)
+    let builder = Client::builder(credentials)
         .token_url(format!("{}/api/token", cell.base))
-        .timeout(TIMEOUT)
-        .connect_timeout(CONNECT_TIMEOUT)
+        .http(cell.http())
         .retry(cell.retry());
-    if let Some(root) = cell.root() {
-        builder = builder.trust_root(root);
-    }
     builder.build().map_err(|e| e.to_string())
 }
 
@@ -545,7 +548,7 @@ fn easypay_client(
 ) -> std::result::Result<hmac_sessionkey::Client, String> {
     use hmac_sessionkey::{Client, Credentials, HmacSecret, SignerId};
     let e = |e: hmac_sessionkey::Error| e.to_string();
-    let mut builder =
+    let builder =
         Client::builder(Credentials::new(PCI_EASYPAY_ACCOUNT.0, PCI_EASYPAY_ACCOUNT.1).map_err(e)?)
             .base_url(format!("{}/APIcardProcREST/v1.0.0/", cell.base))
             .secured_header(
@@ -553,11 +556,7 @@ fn easypay_client(
                 SignerId::new(PCI_EASYPAY_SIGNER.1).map_err(e)?,
             )
             .lockout_guard(guard)
-            .timeout(TIMEOUT)
-            .connect_timeout(CONNECT_TIMEOUT);
-    if let Some(root) = cell.root() {
-        builder = builder.trust_root(root);
-    }
+            .http(cell.http());
     builder.build().map_err(e)
 }
 
@@ -595,14 +594,10 @@ fn easypay_call(cell: &Cell<'_>) -> std::result::Result<Vec<Outcome>, String> {
 fn numcheck_client(cell: &Cell<'_>) -> std::result::Result<numcheck_client::Client, String> {
     use numcheck_client::{Client, ServiceSecret};
     let secret = ServiceSecret::new(DEFAULT_NUMCHECK_SECRET).map_err(|e| e.to_string())?;
-    let mut builder = Client::builder(secret)
+    let builder = Client::builder(secret)
         .base_url(cell.base.clone())
-        .timeout(TIMEOUT)
-        .connect_timeout(CONNECT_TIMEOUT)
+        .http(cell.http())
         .retry(cell.retry());
-    if let Some(root) = cell.root() {
-        builder = builder.trust_root(root);
-    }
     builder.build().map_err(|e| e.to_string())
 }
 
@@ -639,16 +634,12 @@ fn numcheck_get_call_info(cell: &Cell<'_>) -> std::result::Result<Vec<Outcome>, 
 fn payroc_client(cell: &Cell<'_>) -> std::result::Result<payroc_hostedfields::Client, String> {
     use payroc_hostedfields::{ApiKey, Client, Environment};
     let key = ApiKey::new(DEFAULT_PAYROC_API_KEY).map_err(|e| e.to_string())?;
-    let mut builder = Client::builder(key)
+    let builder = Client::builder(key)
         .environment(Environment::Test)
         .identity_url(format!("{}/authorize", cell.base))
         .api_base(format!("{}/v1", cell.base))
-        .timeout(TIMEOUT)
-        .connect_timeout(CONNECT_TIMEOUT)
+        .http(cell.http())
         .retry(cell.retry());
-    if let Some(root) = cell.root() {
-        builder = builder.trust_root(root);
-    }
     builder.build().map_err(|e| e.to_string())
 }
 

@@ -3,8 +3,9 @@ use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use payauth_core::{
-    CacheKey, CredentialCell, DEFAULT_LEASE_TTL, Expiring, Http, HttpConfig, HttpRequest,
-    SharedCache, SharedClock, SharedStore, Stage, SystemClock, require_secure_url,
+    Attempts, CacheKey, CredentialCell, DEFAULT_LEASE_TTL, Deadline, Expiring, Http, HttpConfig,
+    HttpRequest, HttpSettings, SharedCache, SharedClock, SharedStore, Stage, SystemClock,
+    TransportError, require_secure_url,
 };
 use secrecy::ExposeSecret as _;
 use serde::Serialize;
@@ -55,6 +56,8 @@ payauth_core::two_stage_environment!(Environment);
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
+    /// Bounds every call made through this handle (see [`Client::with_deadline`]).
+    deadline: Option<Deadline>,
 }
 
 struct Inner {
@@ -100,7 +103,22 @@ impl Client {
     /// locally, nothing sent), [`Error::Vendor`], [`Error::Transport`], ... Authentication is never
     /// retried automatically.
     pub fn session(&self) -> Result<Session> {
-        Ok(Session(self.inner.current()?))
+        Ok(Session(
+            self.inner.current(&Attempts::within(self.deadline))?,
+        ))
+    }
+
+    /// This client with every call bounded by `deadline`, the authentication it may need
+    /// included: a cheap handle on the same session. A call that runs out of time ends with
+    /// [`Error::Transport`] of kind [`Timeout`](payauth_core::TransportKind::Timeout). An
+    /// authentication the deadline cuts short may have reached EasyPay, so the lockout guard
+    /// counts it as a failure: keep deadlines longer than an authentication takes.
+    #[must_use]
+    pub fn with_deadline(&self, deadline: Deadline) -> Client {
+        Client {
+            inner: Arc::clone(&self.inner),
+            deadline: Some(deadline),
+        }
     }
 
     /// Calls `operation` (`"CardSale/Manual"`, `"Query/Transaction"`, ...) with `body` and returns
@@ -126,9 +144,10 @@ impl Client {
             rule: "must serialise to JSON",
         })?;
         let url = format!("{}{operation}", self.inner.base);
+        let attempts = Attempts::within(self.deadline);
         let mut retried = false;
         loop {
-            let session = self.inner.current()?;
+            let session = self.inner.current(&attempts)?;
             let mut request = HttpRequest::post(url.as_str())
                 .header("accept", "application/json")
                 .secret(session.key.expose_secret());
@@ -138,7 +157,7 @@ impl Client {
             let request = request
                 .secret_header("SessKey", self.inner.sess_key_header(&session))
                 .body("application/json", body.to_vec());
-            let response = self.inner.http.send(&request)?;
+            let response = self.inner.http.send_attempt(&request, &attempts)?;
             match result_object(&response, true) {
                 Err(e) if e.is_session_invalid() && !retried => {
                     if self.inner.cell.invalidate(&session)
@@ -177,24 +196,47 @@ impl Client {
 }
 
 impl Inner {
-    fn current(self: &Arc<Self>) -> Result<Arc<SessionData>> {
+    /// The session for the call `attempts` follows: waiting for another caller's
+    /// authentication, and one this call runs, are bounded by the call's time left.
+    fn current(self: &Arc<Self>, attempts: &Attempts) -> Result<Arc<SessionData>> {
         let inner = Arc::clone(self);
-        self.cell.get_ahead(move |ahead| inner.refresh(ahead))
+        let left = attempts.remaining();
+        self.cell.get_ahead_within(
+            move |ahead| {
+                // A refresh ahead runs in the background, where no caller waits for it.
+                let bound = if ahead {
+                    None
+                } else {
+                    left.map(Deadline::within)
+                };
+                inner.refresh(ahead, bound)
+            },
+            left,
+            || Error::Transport(TransportError::deadline_passed("waiting for a session")),
+        )
     }
 
     /// A new session: through the shared store when there is one, else by authenticating.
-    fn refresh(&self, ahead: bool) -> Result<Expiring<SessionData>> {
+    fn refresh(&self, ahead: bool, deadline: Option<Deadline>) -> Result<Expiring<SessionData>> {
+        let attempts = Attempts::within(deadline);
         let Some(shared) = &self.shared else {
-            return self.authenticate();
+            return self.authenticate(&attempts);
         };
-        let fresh = shared.fetch(ahead, || self.authenticate())?;
+        let fresh =
+            shared.fetch_within(ahead, attempts.remaining(), || self.authenticate(&attempts))?;
         Ok(Expiring {
             value: fresh.value.with_expiry(fresh.expires_at),
             expires_at: fresh.expires_at,
         })
     }
 
-    fn authenticate(&self) -> Result<Expiring<SessionData>> {
+    fn authenticate(&self, attempts: &Attempts) -> Result<Expiring<SessionData>> {
+        if attempts.expired() {
+            // Before the guard counts anything: nothing will be sent.
+            return Err(Error::Transport(TransportError::deadline_passed(
+                "waiting to authenticate",
+            )));
+        }
         let attempt = self.guard.begin(&self.credentials)?;
         #[derive(Serialize)]
         struct Authenticate<'a> {
@@ -219,7 +261,7 @@ impl Inner {
         // Counted before sending, so a crash mid-request still counts. It is taken back only when
         // the request provably never left this process (refused, connect timeout, handshake);
         // whatever else goes wrong leaves the attempt counted as a failure.
-        let response = match self.http.send(&request) {
+        let response = match self.http.send_attempt(&request, attempts) {
             Ok(response) => response,
             Err(e) if !e.may_have_reached_server() => {
                 self.guard.not_sent(attempt)?;
@@ -294,6 +336,7 @@ impl fmt::Debug for Client {
             .field("guard", &self.inner.guard)
             .field("session", &self.inner.cell)
             .field("shared", &self.inner.shared)
+            .field("deadline", &self.deadline)
             .finish_non_exhaustive()
     }
 }
@@ -389,24 +432,12 @@ impl ClientBuilder {
         self
     }
 
-    /// Time allowed for each phase of an exchange; default 30 s.
+    /// Network settings: timeouts, proxy, trusted roots, client certificate, user-agent
+    /// suffix; default [`HttpSettings::default`] (10 s to connect, 30 s per step, the proxy
+    /// from the environment, the public roots).
     #[must_use]
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.http = self.http.timeout(timeout);
-        self
-    }
-
-    /// Time allowed to connect; default 10 s.
-    #[must_use]
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.http = self.http.connect_timeout(timeout);
-        self
-    }
-
-    /// Trusts this root certificate (DER) instead of the public roots.
-    #[must_use]
-    pub fn trust_root(mut self, der: impl Into<Vec<u8>>) -> Self {
-        self.http = self.http.trust_root(der);
+    pub fn http(mut self, settings: HttpSettings) -> Self {
+        self.http = self.http.settings(settings);
         self
     }
 
@@ -458,6 +489,7 @@ impl ClientBuilder {
                 shared,
                 clock,
             }),
+            deadline: None,
         })
     }
 }

@@ -24,11 +24,13 @@ pub use guard::{
     GuardStore, InvalidGuardState, LockoutGuard, MAX_FAILURE_CAP, MemoryGuardStore,
     SharedGuardStore,
 };
+/// payauth-core, where the shared types below come from.
+pub use payauth_core;
 /// How instants are shown (RFC 3339 UTC), for your own logs and messages.
 pub use payauth_core::Rfc3339;
 pub use payauth_core::{
-    Clock, ManualClock, MemoryStore, SharedClock, SharedStore, SystemClock, TransportError,
-    TransportKind,
+    CaCertificate, ClientCertificate, Clock, Deadline, HttpSettings, ManualClock, MemoryStore,
+    Proxy, SharedClock, SharedStore, SystemClock, TransportError, TransportKind, Trust,
 };
 pub use requests::{
     AccountHolder, Address, Amounts, CardSaleManual, CardSaleResult, ManualCard, PurchaseItems,

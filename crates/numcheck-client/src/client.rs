@@ -3,9 +3,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use payauth_core::{
-    Attempts, Http, HttpConfig, HttpRequest, HttpResponse, Idempotency, RetryPolicy, SharedClock,
-    Stage, SystemClock, TransportError, Verdict, require_secure_url, status_verdict,
-    transport_verdict,
+    Attempts, Deadline, Http, HttpConfig, HttpRequest, HttpResponse, HttpSettings, Idempotency,
+    RetryPolicy, SharedClock, Stage, SystemClock, TransportError, Verdict, require_secure_url,
+    status_verdict, transport_verdict,
 };
 
 use crate::call::{Call, CallStatus, failure, parse_call, parse_status, valid_call_id};
@@ -86,6 +86,8 @@ pub const DEFAULT_POLL_MAX: Duration = Duration::from_secs(5);
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
+    /// Bounds every call made through this handle (see [`Client::with_deadline`]).
+    deadline: Option<Deadline>,
 }
 
 struct Inner {
@@ -118,6 +120,20 @@ impl Client {
         }
     }
 
+    /// This client with every call bounded by `deadline`, retries and waits included (for
+    /// [`wait_for_call`](Self::wait_for_call): all its polls together): a cheap handle on the
+    /// same client. A call that runs out of time ends with the last attempt's error, or
+    /// [`Error::Transport`] of kind [`Timeout`](payauth_core::TransportKind::Timeout) when no
+    /// attempt could start. An `init-call` the deadline cuts short may have been placed, and
+    /// says so ([`Error::CallMayHaveBeenPlaced`]).
+    #[must_use]
+    pub fn with_deadline(&self, deadline: Deadline) -> Client {
+        Client {
+            inner: Arc::clone(&self.inner),
+            deadline: Some(deadline),
+        }
+    }
+
     /// `init-call`: asks NumCheck to call `phone`. NumCheck bills every call placed.
     ///
     /// Retried only when the request provably never reached NumCheck (a failure before its first
@@ -141,7 +157,11 @@ impl Client {
             .inner
             .request("init-call", &query.finish())
             .secret(phone.as_str());
-        match self.inner.send(&request, Idempotency::NotIdempotent) {
+        let attempts = Attempts::within(self.deadline);
+        match self
+            .inner
+            .send(&request, Idempotency::NotIdempotent, &attempts)
+        {
             Ok(response) => parse_call(&response),
             Err(Failure::RetryLater(r, retry_after)) => Err(Error::RetryLater {
                 status: r.status(),
@@ -170,6 +190,10 @@ impl Client {
     /// [`Error::Unauthorized`], [`Error::Transport`], [`Error::UnexpectedStatus`] or
     /// [`Error::InvalidResponse`] after the retries.
     pub fn call_status(&self, call_id: &str) -> Result<CallStatus> {
+        self.call_status_within(call_id, &Attempts::within(self.deadline))
+    }
+
+    fn call_status_within(&self, call_id: &str, attempts: &Attempts) -> Result<CallStatus> {
         if !valid_call_id(call_id) {
             return Err(Error::InvalidInput {
                 field: "call id",
@@ -179,7 +203,7 @@ impl Client {
         let mut query = form_urlencoded::Serializer::new(String::new());
         query.append_pair("callId", call_id);
         let request = self.inner.request("get-call-info", &query.finish());
-        match self.inner.send(&request, Idempotency::Idempotent) {
+        match self.inner.send(&request, Idempotency::Idempotent, attempts) {
             Ok(response) => parse_status(&response),
             Err(Failure::RetryLater(r, retry_after)) => Err(Error::RetryLater {
                 status: r.status(),
@@ -210,9 +234,13 @@ impl Client {
     ) -> Result<CallStatus> {
         let clock = self.inner.clock.as_ref();
         let start = clock.now();
+        let attempts = Attempts::within(self.deadline);
+        let deadline = attempts
+            .remaining()
+            .map_or(deadline, |left| left.min(deadline));
         let mut pause = self.inner.poll_initial;
         loop {
-            let status = self.call_status(call_id)?;
+            let status = self.call_status_within(call_id, &attempts)?;
             progress(status);
             if status.is_final() {
                 return Ok(status);
@@ -248,13 +276,14 @@ impl Inner {
         &self,
         request: &HttpRequest,
         idempotency: Idempotency,
+        attempts: &Attempts,
     ) -> std::result::Result<HttpResponse, Failure> {
-        let attempts = Attempts::new();
-        self.retry
+        attempts
+            .bound(&self.retry)
             .execute(
                 self.clock.as_ref(),
                 |_| {
-                    let response = self.http.send_attempt(request, &attempts)?;
+                    let response = self.http.send_attempt(request, attempts)?;
                     if matches!(response.status(), 408 | 429) || response.status() >= 500 {
                         // Kept as the error so the verdict can read `Retry-After`.
                         return Err(Failure::Status(Box::new(response)));
@@ -295,6 +324,7 @@ impl fmt::Debug for Client {
             .field("language", &self.inner.language)
             .field("secret", &self.inner.secret)
             .field("retry", &self.inner.retry)
+            .field("deadline", &self.deadline)
             .finish_non_exhaustive()
     }
 }
@@ -352,26 +382,12 @@ impl ClientBuilder {
         self
     }
 
-    /// Time allowed for each phase of an exchange (send, wait for the response, read it);
-    /// default 30 s.
+    /// Network settings: timeouts, proxy, trusted roots, client certificate, user-agent
+    /// suffix; default [`HttpSettings::default`] (10 s to connect, 30 s per step, the proxy
+    /// from the environment, the public roots).
     #[must_use]
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.http = self.http.timeout(timeout);
-        self
-    }
-
-    /// Time allowed to connect; default 10 s.
-    #[must_use]
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.http = self.http.connect_timeout(timeout);
-        self
-    }
-
-    /// Trusts this root certificate (DER) instead of the public roots (a private CA, the
-    /// sandbox's test CA).
-    #[must_use]
-    pub fn trust_root(mut self, der: impl Into<Vec<u8>>) -> Self {
-        self.http = self.http.trust_root(der);
+    pub fn http(mut self, settings: HttpSettings) -> Self {
+        self.http = self.http.settings(settings);
         self
     }
 
@@ -432,6 +448,7 @@ impl ClientBuilder {
                 poll_initial: self.poll_initial,
                 poll_max: self.poll_max,
             }),
+            deadline: None,
         })
     }
 }

@@ -20,7 +20,8 @@ pub use input::{Description, Phone, SERVICE_SECRET_VAR, ServiceSecret};
 /// How instants are shown (RFC 3339 UTC), for your own logs and messages.
 pub use payauth_core::Rfc3339;
 pub use payauth_core::{
-    Clock, ManualClock, RetryPolicy, SharedClock, SystemClock, TransportError, TransportKind,
+    CaCertificate, ClientCertificate, Clock, Deadline, HttpSettings, ManualClock, Proxy,
+    RetryPolicy, SharedClock, SystemClock, TransportError, TransportKind, Trust,
 };
 pub use verification::{
     DEFAULT_MAX_ATTEMPTS, DEFAULT_TTL, MAX_TTL, Outcome, PendingVerification, VerificationKey,

@@ -3,9 +3,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use payauth_core::{
-    Attempts, CacheKey, CredentialCell, DEFAULT_LEASE_TTL, Expiring, Http, HttpConfig, HttpRequest,
-    HttpResponse, Idempotency, RetryPolicy, SharedCache, SharedClock, SharedStore, Stage,
-    SystemClock, redact_url, require_secure_url, status_verdict, transport_verdict,
+    Attempts, CacheKey, CredentialCell, DEFAULT_LEASE_TTL, Deadline, Expiring, Http, HttpConfig,
+    HttpRequest, HttpResponse, HttpSettings, Idempotency, RetryPolicy, SharedCache, SharedClock,
+    SharedStore, Stage, SystemClock, TransportError, redact_url, require_secure_url,
+    status_verdict, transport_verdict,
 };
 use secrecy::ExposeSecret as _;
 use zeroize::Zeroizing;
@@ -56,6 +57,8 @@ impl Environment {
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
+    /// Bounds every call made through this handle (see [`Client::with_deadline`]).
+    deadline: Option<Deadline>,
 }
 
 struct Inner {
@@ -113,11 +116,38 @@ impl Client {
     /// response. Transport failures, 429 and 5xx are retried first with the client's
     /// [`RetryPolicy`]; a 4xx never is.
     pub fn bearer(&self) -> Result<AccessToken> {
+        self.bearer_within(&Attempts::within(self.deadline))
+    }
+
+    /// This client with every call bounded by `deadline`, retries and waits included: a cheap
+    /// handle on the same token cache. A call that runs out of time ends with the last
+    /// attempt's error, or [`Error::Transport`] of kind
+    /// [`Timeout`](payauth_core::TransportKind::Timeout) when no attempt could start.
+    #[must_use]
+    pub fn with_deadline(&self, deadline: Deadline) -> Client {
+        Client {
+            inner: Arc::clone(&self.inner),
+            deadline: Some(deadline),
+        }
+    }
+
+    /// [`bearer`](Self::bearer) as part of the call `attempts` follows.
+    fn bearer_within(&self, attempts: &Attempts) -> Result<AccessToken> {
         let inner = Arc::clone(&self.inner);
-        let data = self
-            .inner
-            .cell
-            .get_ahead(move |ahead| inner.refresh(ahead))?;
+        let left = attempts.remaining();
+        let data = self.inner.cell.get_ahead_within(
+            move |ahead| {
+                // A refresh ahead runs in the background, where no caller waits for it.
+                let bound = if ahead {
+                    None
+                } else {
+                    left.map(Deadline::within)
+                };
+                inner.refresh(ahead, bound)
+            },
+            left,
+            || Error::Transport(TransportError::deadline_passed("waiting for a token")),
+        )?;
         Ok(AccessToken { inner: data })
     }
 
@@ -141,16 +171,17 @@ impl Client {
     /// Token errors as for [`bearer`](Self::bearer); [`Error::Transport`] when the request got
     /// no response.
     pub fn send(&self, mut request: HttpRequest) -> Result<HttpResponse> {
-        let token = self.bearer()?;
+        let attempts = Attempts::within(self.deadline);
+        let token = self.bearer_within(&attempts)?;
         request.set_header("authorization", token.header_value());
-        let response = self.inner.http.send(&request)?;
+        let response = self.inner.http.send_attempt(&request, &attempts)?;
         if response.status() != 401 {
             return Ok(response);
         }
         self.invalidate(&token);
-        let fresh = self.bearer()?;
+        let fresh = self.bearer_within(&attempts)?;
         request.set_header("authorization", fresh.header_value());
-        Ok(self.inner.http.send(&request)?)
+        Ok(self.inner.http.send_attempt(&request, &attempts)?)
     }
 
     /// `GET url` through [`send`](Self::send).
@@ -183,11 +214,12 @@ impl Client {
 
 impl Inner {
     /// A new token: through the shared store when there is one, else from the token endpoint.
-    fn refresh(&self, ahead: bool) -> Result<Expiring<TokenData>> {
+    fn refresh(&self, ahead: bool, deadline: Option<Deadline>) -> Result<Expiring<TokenData>> {
+        let attempts = Attempts::within(deadline);
         let Some(shared) = &self.shared else {
-            return self.fetch();
+            return self.fetch(&attempts);
         };
-        let fresh = shared.fetch(ahead, || self.fetch())?;
+        let fresh = shared.fetch_within(ahead, attempts.remaining(), || self.fetch(&attempts))?;
         Ok(Expiring {
             value: fresh.value.with_expiry(fresh.expires_at),
             expires_at: fresh.expires_at,
@@ -209,11 +241,11 @@ impl Inner {
         auto_candidates(&self.credentials, self.supported.as_deref())
     }
 
-    fn fetch(&self) -> Result<Expiring<TokenData>> {
+    fn fetch(&self, attempts: &Attempts) -> Result<Expiring<TokenData>> {
         let candidates = self.candidates();
         let mut first_refusal = None;
         for method in &candidates {
-            match self.fetch_with(*method) {
+            match self.fetch_with(*method, attempts) {
                 Ok(data) => {
                     if self.method == AuthMethod::Auto {
                         *self.lock_settled() = Some(*method);
@@ -235,16 +267,15 @@ impl Inner {
         }))
     }
 
-    fn fetch_with(&self, method: AuthMethod) -> Result<TokenData> {
-        let attempts = Attempts::new();
-        let response = self.retry.execute(
+    fn fetch_with(&self, method: AuthMethod, attempts: &Attempts) -> Result<TokenData> {
+        let response = attempts.bound(&self.retry).execute(
             self.clock.as_ref(),
             |_| {
                 // Built per attempt: an assertion's `jti` must not be sent twice.
                 let request = self
                     .token_request(method)
                     .map_err(|e| Failure::Final(Box::new(e)))?;
-                let response = self.http.send_attempt(&request, &attempts)?;
+                let response = self.http.send_attempt(&request, attempts)?;
                 if response.status() == 429 || response.status() >= 500 {
                     // Kept as the error so the verdict can read `Retry-After`.
                     return Err(Failure::Status(Box::new(response)));
@@ -444,6 +475,7 @@ impl fmt::Debug for Client {
             .field("form_parameters", &form_names)
             .field("cache", &self.inner.cell)
             .field("shared", &self.inner.shared)
+            .field("deadline", &self.deadline)
             .finish_non_exhaustive()
     }
 }
@@ -505,7 +537,7 @@ impl ClientBuilder {
     /// `/.well-known/openid-configuration`): the token endpoint, and the authentication methods
     /// it supports, which narrow [`AuthMethod::Auto`]. Every URL in the document must pass the
     /// HTTPS rule, and its `issuer` must be the one asked for. Set
-    /// [`trust_root`](Self::trust_root) and timeouts before this call; they are used for it.
+    /// [`http`](Self::http) settings before this call; they are used for it.
     ///
     /// # Errors
     /// [`Error::Transport`] when the issuer URL is insecure or no answer came,
@@ -564,26 +596,12 @@ impl ClientBuilder {
         self
     }
 
-    /// Time allowed for each phase of an exchange (send, wait for the response, read it);
-    /// default 30 s.
+    /// Network settings: timeouts, proxy, trusted roots, client certificate, user-agent
+    /// suffix; default [`HttpSettings::default`] (10 s to connect, 30 s per step, the proxy
+    /// from the environment, the public roots).
     #[must_use]
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.http = self.http.timeout(timeout);
-        self
-    }
-
-    /// Time allowed to connect; default 10 s.
-    #[must_use]
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.http = self.http.connect_timeout(timeout);
-        self
-    }
-
-    /// Trusts this root certificate (DER) instead of the public roots (a private CA, the
-    /// sandbox's test CA).
-    #[must_use]
-    pub fn trust_root(mut self, der: impl Into<Vec<u8>>) -> Self {
-        self.http = self.http.trust_root(der);
+    pub fn http(mut self, settings: HttpSettings) -> Self {
+        self.http = self.http.settings(settings);
         self
     }
 
@@ -688,6 +706,7 @@ impl ClientBuilder {
                 default_lifetime: self.default_lifetime,
                 retry: self.retry.default_deadline(self.http.timeout_value()),
             }),
+            deadline: None,
         })
     }
 }

@@ -22,8 +22,9 @@ pub use error::{Error, Result};
 /// How instants are shown (RFC 3339 UTC), for your own logs and messages.
 pub use payauth_core::Rfc3339;
 pub use payauth_core::{
-    Clock, HttpRequest, HttpResponse, ManualClock, MemoryStore, RetryPolicy, SharedClock,
-    SharedStore, SystemClock, TransportError, TransportKind,
+    CaCertificate, ClientCertificate, Clock, Deadline, HttpRequest, HttpResponse, HttpSettings,
+    ManualClock, MemoryStore, Proxy, RetryPolicy, SharedClock, SharedStore, SystemClock,
+    TransportError, TransportKind, Trust,
 };
 pub use signing::{SignedParameters, SigningKey};
 pub use token::AccessToken;

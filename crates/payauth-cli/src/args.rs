@@ -57,9 +57,45 @@ pub(crate) struct Global {
     )]
     pub(crate) environment: Option<Environment>,
 
-    /// Trust this extra CA certificate (PEM or DER), such as the sandbox's with --tls.
+    /// Trust this extra CA certificate (PEM, possibly a bundle, or DER) besides the public
+    /// roots, such as the sandbox's with --tls or a corporate CA.
     #[arg(long, global = true, env = "PAYAUTH_CA_CERT", value_name = "PATH")]
     pub(crate) ca_cert: Option<PathBuf>,
+
+    /// Send requests through this proxy (http://host:port or https://host:port; a password in
+    /// it is never printed). Default: the proxy the environment names (HTTPS_PROXY, ...).
+    #[arg(
+        long,
+        global = true,
+        env = "PAYAUTH_PROXY",
+        value_name = "URL",
+        conflicts_with = "no_proxy"
+    )]
+    pub(crate) proxy: Option<String>,
+
+    /// Use no proxy, whatever HTTPS_PROXY, HTTP_PROXY or ALL_PROXY say.
+    #[arg(long, global = true)]
+    pub(crate) no_proxy: bool,
+
+    /// Present this client certificate (PEM chain) to servers that ask for one (mutual TLS).
+    #[arg(
+        long,
+        global = true,
+        env = "PAYAUTH_CLIENT_CERT",
+        value_name = "PATH",
+        requires = "client_key"
+    )]
+    pub(crate) client_cert: Option<PathBuf>,
+
+    /// The private key (PEM, unencrypted) of --client-cert.
+    #[arg(
+        long,
+        global = true,
+        env = "PAYAUTH_CLIENT_KEY",
+        value_name = "PATH",
+        requires = "client_cert"
+    )]
+    pub(crate) client_key: Option<PathBuf>,
 }
 
 /// A vendor environment.

@@ -151,9 +151,7 @@ fn session(ctx: &mut Context, account: &str, guard_file: &Path) -> Result<u8, Fa
     let mut builder = Client::builder(credentials)
         .base_url(base.clone())
         .lockout_guard(LockoutGuard::file(guard_file));
-    if let Some(der) = ctx.trust_root()? {
-        builder = builder.trust_root(der);
-    }
+    builder = builder.http(ctx.http_settings()?);
     let client = builder.build().map_err(|e| map_error(&e, &base))?;
     let session = client.session().map_err(|e| map_error(&e, &base))?;
     let expires = session.expires_at();

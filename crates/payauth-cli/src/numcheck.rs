@@ -48,9 +48,7 @@ fn client(ctx: &mut Context, language: &str) -> Result<(Client, String), Failure
     let mut builder = Client::builder(secret)
         .base_url(url.clone())
         .language(language);
-    if let Some(der) = ctx.trust_root()? {
-        builder = builder.trust_root(der);
-    }
+    builder = builder.http(ctx.http_settings()?);
     let client = builder.build().map_err(|e| map_error(&e, &url))?;
     Ok((client, url))
 }

@@ -45,9 +45,7 @@ pub(crate) fn run(ctx: &mut Context, command: OauthCommand) -> Result<u8, Failur
     if let Some(scope) = &scope {
         builder = builder.scope(scope.clone());
     }
-    if let Some(der) = ctx.trust_root()? {
-        builder = builder.trust_root(der);
-    }
+    builder = builder.http(ctx.http_settings()?);
     let client = builder.build().map_err(|e| map_error(&e, &url))?;
     let token = client.bearer().map_err(|e| map_error(&e, &url))?;
     // With Auto, the method the server accepted; otherwise the one asked for.

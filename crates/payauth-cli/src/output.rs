@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::SystemTime;
 
+use payauth_core::{CaCertificate, ClientCertificate, HttpSettings, Proxy, Trust};
 use serde_json::Value;
 use zeroize::Zeroizing;
 
@@ -27,6 +28,9 @@ pub(crate) struct Context {
     sandbox: Option<String>,
     environment: Option<Environment>,
     ca_cert: Option<PathBuf>,
+    proxy: Option<String>,
+    no_proxy: bool,
+    client_cert: Option<(PathBuf, PathBuf)>,
     pub(crate) input: Input,
     secrets: Vec<Zeroizing<String>>,
 }
@@ -38,6 +42,9 @@ impl Context {
             sandbox: global.sandbox.clone().filter(|s| !s.is_empty()),
             environment: global.environment,
             ca_cert: global.ca_cert.clone(),
+            proxy: global.proxy.clone().filter(|p| !p.is_empty()),
+            no_proxy: global.no_proxy,
+            client_cert: global.client_cert.clone().zip(global.client_key.clone()),
             input: Input::new(),
             secrets: Vec::new(),
         }
@@ -58,24 +65,34 @@ impl Context {
         }
     }
 
-    /// The extra CA certificate (`--ca-cert`), as DER.
-    pub(crate) fn trust_root(&self) -> Result<Option<Vec<u8>>, Failure> {
-        let Some(path) = &self.ca_cert else {
-            return Ok(None);
-        };
-        let bytes = std::fs::read(path).map_err(|e| {
-            Failure::config(format!(
-                "cannot read the CA certificate {}: {e}",
-                path.display()
-            ))
-        })?;
-        if bytes.starts_with(b"-----BEGIN") {
-            let block = pem::parse(&bytes).map_err(|e| {
-                Failure::config(format!("{} is not a PEM certificate: {e}", path.display()))
-            })?;
-            return Ok(Some(block.into_contents()));
+    /// The network settings from `--ca-cert`, `--proxy`/`--no-proxy` and `--client-cert`.
+    pub(crate) fn http_settings(&self) -> Result<HttpSettings, Failure> {
+        let mut settings = HttpSettings::new();
+        if let Some(path) = &self.ca_cert {
+            let bytes = read(path, "the CA certificate")?;
+            let cas = if bytes.starts_with(b"-----BEGIN") {
+                CaCertificate::from_pem(&bytes)
+            } else {
+                CaCertificate::from_der(bytes).map(|ca| vec![ca])
+            }
+            .map_err(|e| Failure::config(format!("{}: {e}", path.display())))?;
+            settings = settings.trust(Trust::public_roots_and(cas));
         }
-        Ok(Some(bytes))
+        if self.no_proxy {
+            settings = settings.proxy(Proxy::none());
+        } else if let Some(url) = &self.proxy {
+            // The error never repeats the URL, which may hold a password.
+            let proxy = Proxy::url(url).map_err(|e| Failure::config(format!("--proxy: {e}")))?;
+            settings = settings.proxy(proxy);
+        }
+        if let Some((cert, key)) = &self.client_cert {
+            let chain = read(cert, "the client certificate")?;
+            let key_pem = Zeroizing::new(read(key, "the client key")?);
+            let identity = ClientCertificate::from_pem(&chain, &key_pem)
+                .map_err(|e| Failure::config(format!("--client-cert/--client-key: {e}")))?;
+            settings = settings.client_certificate(identity);
+        }
+        Ok(settings.user_agent_suffix(concat!("payauth-cli/", env!("CARGO_PKG_VERSION"))))
     }
 
     /// Remembers a secret so that no failure message can show it, even when a server echoes it.
@@ -159,4 +176,10 @@ pub(crate) fn seconds_until(at: SystemTime, now: SystemTime) -> i64 {
         Ok(ahead) => i64::try_from(ahead.as_secs()).unwrap_or(i64::MAX),
         Err(behind) => -i64::try_from(behind.duration().as_secs()).unwrap_or(i64::MAX),
     }
+}
+
+/// The bytes of `path`, or a configuration failure naming `what`.
+fn read(path: &std::path::Path, what: &str) -> Result<Vec<u8>, Failure> {
+    std::fs::read(path)
+        .map_err(|e| Failure::config(format!("cannot read {what} {}: {e}", path.display())))
 }

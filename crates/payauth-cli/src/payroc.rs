@@ -52,9 +52,7 @@ pub(crate) fn run(ctx: &mut Context, command: PayrocCommand) -> Result<u8, Failu
         })?;
         builder = builder.lib_version(version);
     }
-    if let Some(der) = ctx.trust_root()? {
-        builder = builder.trust_root(der);
-    }
+    builder = builder.http(ctx.http_settings()?);
     let client = builder.build().map_err(|e| map_error(&e, &url))?;
     let request = if tokenization {
         SessionRequest::tokenization(terminal_id)

@@ -1,6 +1,6 @@
 use std::fmt;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::clock::SharedClock;
 
@@ -62,6 +62,11 @@ enum Freshness<T> {
     Expired,
 }
 
+/// The `timed_out` of a wait without limit: never called.
+fn unreachable_timeout<E>() -> E {
+    unreachable!("a wait without a limit does not time out")
+}
+
 impl<T, E: Clone> CredentialCell<T, E> {
     /// An empty cell that refreshes `margin` before expiry, reading time from `clock`.
     pub fn new(clock: SharedClock, margin: Duration) -> Self {
@@ -85,6 +90,22 @@ impl<T, E: Clone> CredentialCell<T, E> {
     /// # Errors
     /// The error of the refresh this call ran or waited for.
     pub fn get(&self, refresh: impl FnOnce() -> Result<Expiring<T>, E>) -> Result<Arc<T>, E> {
+        self.get_within(refresh, None, || unreachable_timeout())
+    }
+
+    /// [`get`](Self::get), waiting at most `wait` for a refresh another caller runs; past it,
+    /// the error `timed_out` makes. For a call with a [`Deadline`](crate::Deadline): the refresh
+    /// this caller runs itself is bounded by its own requests.
+    ///
+    /// # Errors
+    /// The error of the refresh this call ran or waited for, or `timed_out()`.
+    pub fn get_within(
+        &self,
+        refresh: impl FnOnce() -> Result<Expiring<T>, E>,
+        wait: Option<Duration>,
+        timed_out: impl FnOnce() -> E,
+    ) -> Result<Arc<T>, E> {
+        let until = wait.and_then(|wait| Instant::now().checked_add(wait));
         let mut state = self.lock();
         loop {
             let now = self.clock.now();
@@ -98,10 +119,22 @@ impl<T, E: Clone> CredentialCell<T, E> {
                 Freshness::Expired if state.refreshing => {
                     let generation = state.generation;
                     while state.refreshing && state.generation == generation {
-                        state = self
-                            .refreshed
-                            .wait(state)
-                            .unwrap_or_else(PoisonError::into_inner);
+                        state = match until {
+                            None => self
+                                .refreshed
+                                .wait(state)
+                                .unwrap_or_else(PoisonError::into_inner),
+                            Some(until) => {
+                                let left = until.saturating_duration_since(Instant::now());
+                                if left.is_zero() {
+                                    return Err(timed_out());
+                                }
+                                self.refreshed
+                                    .wait_timeout(state, left)
+                                    .unwrap_or_else(PoisonError::into_inner)
+                                    .0
+                            }
+                        };
                     }
                     if let Some(error) = &state.last_error {
                         return Err(error.clone());
@@ -146,6 +179,25 @@ impl<T, E: Clone> CredentialCell<T, E> {
         T: Send + Sync + 'static,
         E: Send + 'static,
     {
+        self.get_ahead_within(refresh, None, unreachable_timeout)
+    }
+
+    /// [`get_ahead`](Self::get_ahead), waiting at most `wait` for a refresh another caller
+    /// runs (see [`get_within`](Self::get_within)).
+    ///
+    /// # Errors
+    /// As for [`get_ahead`](Self::get_ahead), or `timed_out()`.
+    pub fn get_ahead_within<F>(
+        self: &Arc<Self>,
+        refresh: F,
+        wait: Option<Duration>,
+        timed_out: impl FnOnce() -> E,
+    ) -> Result<Arc<T>, E>
+    where
+        F: FnOnce(bool) -> Result<Expiring<T>, E> + Send + 'static,
+        T: Send + Sync + 'static,
+        E: Send + 'static,
+    {
         let value = {
             let mut state = self.lock();
             let now = self.clock.now();
@@ -160,7 +212,7 @@ impl<T, E: Clone> CredentialCell<T, E> {
                 Freshness::Ageing(value) => return Ok(value),
                 Freshness::Expired => {
                     drop(state);
-                    return self.get(|| refresh(false));
+                    return self.get_within(|| refresh(false), wait, timed_out);
                 }
             }
         };

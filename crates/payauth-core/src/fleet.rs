@@ -177,8 +177,22 @@ impl SharedCache {
         ahead: bool,
         local: impl FnOnce() -> Result<Expiring<T>, E>,
     ) -> Result<Expiring<T>, E> {
+        self.fetch_within(ahead, None, local)
+    }
+
+    /// [`fetch`](Self::fetch), waiting for another process's refresh at most `wait` (a call's
+    /// [`Deadline`](crate::Deadline)) before fetching itself.
+    ///
+    /// # Errors
+    /// The error of `local`, when it ran.
+    pub fn fetch_within<T: SharedValue, E>(
+        &self,
+        ahead: bool,
+        wait: Option<Duration>,
+        local: impl FnOnce() -> Result<Expiring<T>, E>,
+    ) -> Result<Expiring<T>, E> {
         let mut local = Some(local);
-        match self.fetch_shared(ahead, &mut local) {
+        match self.fetch_shared(ahead, wait, &mut local) {
             Ok(result) => result,
             Err(error) => {
                 log::warn!(
@@ -208,10 +222,14 @@ impl SharedCache {
     fn fetch_shared<T: SharedValue, E, F: FnOnce() -> Result<Expiring<T>, E>>(
         &self,
         ahead: bool,
+        wait: Option<Duration>,
         local: &mut Option<F>,
     ) -> Result<Result<Expiring<T>, E>, StoreError> {
         let started = Instant::now();
-        let deadline = started + self.lease_ttl + jitter(self.lease_ttl / 4);
+        let mut deadline = started + self.lease_ttl + jitter(self.lease_ttl / 4);
+        if let Some(call_ends) = wait.and_then(|wait| started.checked_add(wait)) {
+            deadline = deadline.min(call_ends);
+        }
         loop {
             let (generation, found) = self.read::<T>()?;
             if let Some(found) = found {

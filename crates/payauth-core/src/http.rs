@@ -4,12 +4,14 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use ureq::http;
-use ureq::tls::{Certificate, RootCerts, TlsConfig};
-use ureq::unversioned::resolver::DefaultResolver;
+use ureq::tls::TlsConfig;
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{ConnectionDetails, Connector, DefaultConnector, Transport};
 use zeroize::Zeroize as _;
 
+use crate::deadline::Attempts;
 use crate::scrub::Scrubber;
+use crate::settings::{HttpSettings, proxy_label};
 
 /// Default time to establish a connection (TCP and TLS).
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -19,15 +21,13 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default cap on a response body: larger bodies are refused, not buffered.
 pub const DEFAULT_BODY_LIMIT: u64 = 1 << 20;
 
-/// How a client's HTTP agent is set up. The defaults are the safe ones; every client builder
-/// forwards its timeout and trust settings here.
-#[derive(Clone)]
+/// How a client's HTTP agent is set up: the crate's `User-Agent`, its body limit and the user's
+/// [`HttpSettings`]. The defaults are the safe ones.
+#[derive(Clone, Debug)]
 pub struct HttpConfig {
     user_agent: String,
-    connect_timeout: Duration,
-    timeout: Duration,
     body_limit: u64,
-    roots: Vec<Certificate<'static>>,
+    settings: HttpSettings,
 }
 
 impl HttpConfig {
@@ -35,31 +35,30 @@ impl HttpConfig {
     pub fn new(user_agent: impl Into<String>) -> Self {
         HttpConfig {
             user_agent: user_agent.into(),
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            timeout: DEFAULT_TIMEOUT,
             body_limit: DEFAULT_BODY_LIMIT,
-            roots: Vec::new(),
+            settings: HttpSettings::default(),
         }
     }
 
-    /// Time allowed to connect (TCP and TLS handshake); default 10 s.
+    /// The user's network settings: timeouts, proxy, trust, client certificate, user-agent
+    /// suffix.
     #[must_use]
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
+    pub fn settings(mut self, settings: HttpSettings) -> Self {
+        self.settings = settings;
         self
     }
 
-    /// Time allowed for each step of an exchange after connecting: every write of the request,
-    /// waiting for the response head, reading the response body; default 30 s. Every request is
-    /// therefore bounded.
-    ///
-    /// Why not one overall deadline: ureq 3 re-arms the socket timeouts with the time left on every
-    /// read and write, a system call each time, which made a loopback call about three times
-    /// slower. A fixed per-write timeout is set once per connection; only the two read deadlines
-    /// cost a call each.
+    /// Time allowed to connect (see [`HttpSettings::connect_timeout`]).
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.settings = self.settings.connect_timeout(timeout);
+        self
+    }
+
+    /// Time allowed for each step of an exchange (see [`HttpSettings::timeout`]).
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.settings = self.settings.timeout(timeout);
         self
     }
 
@@ -70,39 +69,33 @@ impl HttpConfig {
         self
     }
 
-    /// Trusts this root certificate (DER) **instead of** the public Mozilla roots: for a server
-    /// behind a private CA, or the sandbox's test CA. Call once per certificate.
-    #[must_use]
-    pub fn trust_root(mut self, der: impl Into<Vec<u8>>) -> Self {
-        self.roots
-            .push(Certificate::from_der(&der.into()).to_owned());
-        self
-    }
-
-    /// The per-step timeout set by [`timeout`](Self::timeout).
+    /// The per-step timeout (see [`HttpSettings::timeout`]).
     pub fn timeout_value(&self) -> Duration {
-        self.timeout
+        self.settings.timeout
     }
 
     /// The agent. Redirects are never followed (a redirect would carry credentials to another
     /// URL), and HTTP error statuses are returned as responses so their bodies can be parsed.
     ///
-    /// Requests to loopback addresses never go through a proxy, whatever `HTTP_PROXY`,
-    /// `HTTPS_PROXY` or `ALL_PROXY` say: plain HTTP is only allowed there, and a proxy would
-    /// receive the credentials in clear text. Other requests use the proxy from the environment,
-    /// as ureq does by default.
+    /// Requests to loopback addresses never go through a proxy, whatever the settings or
+    /// `HTTP_PROXY`, `HTTPS_PROXY` or `ALL_PROXY` say: plain HTTP is only allowed there, and a
+    /// proxy would receive the credentials in clear text. Other requests use the settings'
+    /// [`Proxy`](crate::Proxy), by default the one from the environment, read here.
     pub fn build(&self) -> Http {
+        let proxy = self.settings.proxy.resolve();
         Http {
-            agent: self.agent(ureq::Proxy::try_from_env()),
+            agent: self.agent(proxy.clone()),
             loopback: self.agent(None),
+            proxy,
             body_limit: self.body_limit,
         }
     }
 
     fn agent(&self, proxy: Option<ureq::Proxy>) -> ureq::Agent {
-        let mut tls = TlsConfig::builder();
-        if !self.roots.is_empty() {
-            tls = tls.root_certs(RootCerts::new_with_certs(&self.roots));
+        let settings = &self.settings;
+        let mut tls = TlsConfig::builder().root_certs(settings.trust.root_certs());
+        if let Some(certificate) = &settings.client_certificate {
+            tls = tls.client_cert(Some(certificate.ureq()));
         }
         let config = ureq::Agent::config_builder()
             .proxy(proxy)
@@ -110,17 +103,17 @@ impl HttpConfig {
             .max_redirects(0)
             .max_redirects_will_error(false)
             .save_redirect_history(false)
-            .user_agent(self.user_agent.as_str())
-            .timeout_connect(Some(self.connect_timeout))
-            .timeout_per_write(Some(self.timeout))
-            .timeout_recv_response(Some(self.timeout))
-            .timeout_recv_body(Some(self.timeout))
+            .user_agent(settings.user_agent(&self.user_agent))
+            .timeout_connect(Some(settings.connect_timeout))
+            .timeout_per_write(Some(settings.timeout))
+            .timeout_recv_response(Some(settings.timeout))
+            .timeout_recv_body(Some(settings.timeout))
             .tls_config(tls.build())
             .build();
         ureq::Agent::with_parts(
             config,
             PreSendConnector(DefaultConnector::new()),
-            DefaultResolver::default(),
+            PreSendResolver(DefaultResolver::default()),
         )
     }
 }
@@ -145,6 +138,10 @@ impl Connector<()> for PreSendConnector {
                 // A rustls error here is a handshake failure; anything else is a failed connect.
                 TransportKind::Tls => TransportKind::Tls,
                 TransportKind::InvalidRequest => TransportKind::InvalidRequest,
+                // The call's deadline ran out while connecting.
+                TransportKind::Timeout if detail.starts_with("the call's deadline") => {
+                    TransportKind::Timeout
+                }
                 _ => TransportKind::Connect,
             };
             ureq::Error::Io(io::Error::other(NotSent { kind, detail }))
@@ -152,7 +149,36 @@ impl Connector<()> for PreSendConnector {
     }
 }
 
-/// The marker [`PreSendConnector`] puts around a connect-phase failure.
+/// Wraps ureq's resolver, which runs before the connector when no proxy is used: a name that
+/// does not resolve is a connect failure before anything was sent, not an I/O error of the
+/// exchange (getaddrinfo's errors reach ureq as uncategorised I/O errors).
+#[derive(Debug)]
+struct PreSendResolver(DefaultResolver);
+
+impl Resolver for PreSendResolver {
+    fn resolve(
+        &self,
+        uri: &http::Uri,
+        config: &ureq::config::Config,
+        timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        self.0.resolve(uri, config, timeout).map_err(|error| {
+            let (kind, detail) = match error {
+                ureq::Error::Timeout(ureq::Timeout::Global) => {
+                    (TransportKind::Timeout, "the call's deadline was reached")
+                }
+                ureq::Error::Timeout(_) => (TransportKind::Connect, "name resolution timed out"),
+                _ => (TransportKind::Connect, "host not found"),
+            };
+            ureq::Error::Io(io::Error::other(NotSent {
+                kind,
+                detail: detail.to_owned(),
+            }))
+        })
+    }
+}
+
+/// The marker [`PreSendConnector`] and [`PreSendResolver`] put around a failure before sending.
 #[derive(Debug)]
 struct NotSent {
     kind: TransportKind,
@@ -167,24 +193,14 @@ impl fmt::Display for NotSent {
 
 impl std::error::Error for NotSent {}
 
-impl fmt::Debug for HttpConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HttpConfig")
-            .field("user_agent", &self.user_agent)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("timeout", &self.timeout)
-            .field("body_limit", &self.body_limit)
-            .field("private_roots", &self.roots.len())
-            .finish()
-    }
-}
-
 /// A configured HTTP agent: pooled connections, safe defaults. Cheap to clone, `Send + Sync`.
 #[derive(Clone)]
 pub struct Http {
     agent: ureq::Agent,
     /// The same settings without any proxy, for loopback hosts.
     loopback: ureq::Agent,
+    /// The proxy `agent` uses, to name it in errors.
+    proxy: Option<ureq::Proxy>,
     body_limit: u64,
 }
 
@@ -196,24 +212,49 @@ impl Http {
     ///
     /// # Errors
     /// [`TransportError`] for anything that is not an HTTP response: insecure URL, connection,
-    /// timeout, TLS, a lost connection, an over-limit body.
+    /// timeout, TLS, a lost connection, an over-limit body. It names the host and the proxy the
+    /// request went through, if any.
     pub fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
+        self.send_within(request, None)
+    }
+
+    /// [`send`](Self::send), the whole exchange (connecting included) bounded by `limit`.
+    fn send_within(
+        &self,
+        request: &HttpRequest,
+        limit: Option<Duration>,
+    ) -> Result<HttpResponse, TransportError> {
         let uri = secure_uri(&request.url)?;
-        let agent = if uri.host().is_some_and(is_loopback) {
-            &self.loopback
+        let (agent, via) = if uri.host().is_some_and(is_loopback) {
+            (&self.loopback, None)
         } else {
-            &self.agent
+            let via = self.proxy.as_ref().filter(|proxy| !proxy.is_no_proxy(&uri));
+            (&self.agent, via)
         };
+        let place = |error: TransportError| error.at(&uri, via);
         let mut builder = http::Request::builder()
             .method(request.method.as_http())
-            .uri(uri);
+            .uri(uri.clone());
         for (name, value) in &request.headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
         let built = builder.body(request.body.as_slice()).map_err(|_| {
-            TransportError::new(TransportKind::InvalidRequest, "invalid header or URL")
+            place(TransportError::new(
+                TransportKind::InvalidRequest,
+                "invalid header or URL",
+            ))
         })?;
-        let mut response = agent.run(built).map_err(TransportError::from_ureq)?;
+        let built = match limit {
+            // Only a call with a deadline pays for ureq's re-armed socket timeouts.
+            Some(limit) => agent
+                .configure_request(built)
+                .timeout_global(Some(limit))
+                .build(),
+            None => built,
+        };
+        let mut response = agent
+            .run(built)
+            .map_err(|e| place(TransportError::from_ureq(e)))?;
         let status = response.status().as_u16();
         let headers = std::mem::take(response.headers_mut());
         let body = response
@@ -221,7 +262,7 @@ impl Http {
             .with_config()
             .limit(self.body_limit)
             .read_to_vec()
-            .map_err(TransportError::from_ureq)?;
+            .map_err(|e| place(TransportError::from_ureq(e)))?;
         Ok(HttpResponse {
             status,
             headers,
@@ -233,30 +274,26 @@ impl Http {
     /// [`send`](Self::send) as one attempt of a call that `attempts` follows across retries:
     /// once an attempt may have reached the server, a later failure that by itself would be
     /// "nothing was sent" is reported as may-have-reached too, so the error a retried call ends
-    /// with is truthful about the whole call. A 429 answer counts as not acted on.
+    /// with is truthful about the whole call. A 429 answer counts as not acted on. When the call
+    /// has a [`Deadline`](crate::Deadline), the attempt gets only the time left, and none is
+    /// started once it has passed.
     ///
     /// # Errors
-    /// As for [`send`](Self::send).
+    /// As for [`send`](Self::send); [`TransportKind::Timeout`] when the call's deadline has
+    /// passed or passes during the attempt.
     pub fn send_attempt(
         &self,
         request: &HttpRequest,
         attempts: &Attempts,
     ) -> Result<HttpResponse, TransportError> {
-        match self.send(request) {
-            Ok(response) => {
-                if response.status() != 429 {
-                    attempts.reached.set(true);
-                }
-                Ok(response)
-            }
-            Err(mut error) => {
-                if attempts.reached.get() {
-                    error.reached = true;
-                }
-                attempts.reached.set(error.reached);
-                Err(error)
-            }
-        }
+        let outcome = match attempts.remaining() {
+            Some(left) if left.is_zero() => Err(TransportError::not_sent(
+                TransportKind::Timeout,
+                "the call's deadline passed before this attempt",
+            )),
+            limit => self.send_within(request, limit),
+        };
+        attempts.record(outcome)
     }
 
     /// The largest body [`send`](Self::send) accepts.
@@ -268,27 +305,9 @@ impl Http {
 impl fmt::Debug for Http {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Http")
+            .field("proxy", &self.proxy.as_ref().map(proxy_label))
             .field("body_limit", &self.body_limit)
             .finish_non_exhaustive()
-    }
-}
-
-/// Whether any attempt of one call so far may have reached the server (see
-/// [`Http::send_attempt`]). One per call; not shared between threads.
-#[derive(Debug, Default)]
-pub struct Attempts {
-    reached: std::cell::Cell<bool>,
-}
-
-impl Attempts {
-    /// No attempt yet.
-    pub fn new() -> Self {
-        Attempts::default()
-    }
-
-    /// Whether an attempt so far may have reached the server.
-    pub fn may_have_reached_server(&self) -> bool {
-        self.reached.get()
     }
 }
 
@@ -664,6 +683,9 @@ pub enum TransportKind {
     BodyTooLarge,
     /// The server's response was not valid HTTP.
     Protocol,
+    /// A setting cannot be used: a proxy URL, a CA certificate, a client certificate or key.
+    /// Nothing was sent.
+    InvalidSettings,
     /// Anything else.
     Other,
 }
@@ -679,33 +701,60 @@ impl fmt::Display for TransportKind {
             TransportKind::Tls => "TLS failure",
             TransportKind::BodyTooLarge => "response body too large",
             TransportKind::Protocol => "invalid HTTP response",
+            TransportKind::InvalidSettings => "invalid network setting",
             TransportKind::Other => "transport error",
         })
     }
 }
 
-/// A request that produced no HTTP response. Its message never contains the URL (which may
-/// carry a signature), any header, or text the server sent.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{kind}: {detail}{}", if *.reached { "" } else { " (nothing was sent)" })]
+/// A request that produced no HTTP response. Its message names the host (`host:port`) and the
+/// proxy (`scheme://host:port`) the request went through, and never contains the URL's path or
+/// query (which may carry a signature), a proxy password, any header, or text the server sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransportError {
     kind: TransportKind,
     detail: String,
     reached: bool,
+    host: Option<String>,
+    proxy: Option<String>,
 }
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind, self.detail)?;
+        match (&self.host, &self.proxy) {
+            (Some(host), Some(proxy)) => write!(f, " (to {host} through proxy {proxy})")?,
+            (Some(host), None) => write!(f, " (to {host})")?,
+            (None, Some(proxy)) => write!(f, " (through proxy {proxy})")?,
+            (None, None) => {}
+        }
+        if !self.reached {
+            f.write_str(" (nothing was sent)")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for TransportError {}
 
 impl TransportError {
     /// A transport error of `kind` that happened after the request may have been written, except
-    /// for [`TransportKind::InsecureUrl`], [`TransportKind::InvalidRequest`] and
-    /// [`TransportKind::Connect`], which can only happen before.
+    /// for [`TransportKind::InsecureUrl`], [`TransportKind::InvalidRequest`],
+    /// [`TransportKind::InvalidSettings`] and [`TransportKind::Connect`], which can only happen
+    /// before.
     pub fn new(kind: TransportKind, detail: impl Into<String>) -> Self {
         TransportError {
             kind,
             detail: detail.into(),
             reached: !matches!(
                 kind,
-                TransportKind::InsecureUrl | TransportKind::InvalidRequest | TransportKind::Connect
+                TransportKind::InsecureUrl
+                    | TransportKind::InvalidRequest
+                    | TransportKind::InvalidSettings
+                    | TransportKind::Connect
             ),
+            host: None,
+            proxy: None,
         }
     }
 
@@ -716,7 +765,51 @@ impl TransportError {
             kind,
             detail: detail.into(),
             reached: false,
+            host: None,
+            proxy: None,
         }
+    }
+
+    /// The error of a call whose [`Deadline`](crate::Deadline) passed before it could send
+    /// (`while_doing` says what it was doing, such as "waiting for a token"). Nothing was sent
+    /// by this step.
+    pub fn deadline_passed(while_doing: &str) -> Self {
+        TransportError::not_sent(
+            TransportKind::Timeout,
+            format!("the call's deadline passed while {while_doing}"),
+        )
+    }
+
+    /// Names where the request was going: the URI's `host:port` and the proxy, if any.
+    fn at(mut self, uri: &http::Uri, proxy: Option<&ureq::Proxy>) -> Self {
+        self.host = uri.authority().map(|authority| {
+            let port = authority
+                .port_u16()
+                .unwrap_or(if uri.scheme_str() == Some("http") {
+                    80
+                } else {
+                    443
+                });
+            format!("{}:{port}", authority.host())
+        });
+        self.proxy = proxy.map(proxy_label);
+        self
+    }
+
+    /// The `host:port` the request was for, when it got as far as having one.
+    pub fn host(&self) -> Option<&str> {
+        self.host.as_deref()
+    }
+
+    /// The proxy the request went through (`scheme://host:port`, without credentials), if any.
+    pub fn proxy(&self) -> Option<&str> {
+        self.proxy.as_deref()
+    }
+
+    /// Marks the error as having happened after an earlier attempt of the same call may have
+    /// reached the server.
+    pub(crate) fn mark_reached(&mut self) {
+        self.reached = true;
     }
 
     /// What went wrong.
@@ -766,6 +859,8 @@ impl TransportError {
                 kind,
                 TransportKind::InsecureUrl | TransportKind::InvalidRequest
             ),
+            host: None,
+            proxy: None,
         }
     }
 }
@@ -784,6 +879,11 @@ fn classify(error: ureq::Error) -> (TransportKind, String) {
         U::Timeout(T::Resolve | T::Connect) => {
             (TransportKind::Connect, "connect timed out".to_owned())
         }
+        // Only a call's deadline sets the global timeout.
+        U::Timeout(T::Global) => (
+            TransportKind::Timeout,
+            "the call's deadline was reached".to_owned(),
+        ),
         U::Timeout(which) => (TransportKind::Timeout, format!("{which} timeout reached")),
         U::Io(e) => (io_kind(&e), io_detail(&e)),
         U::BodyExceedsLimit(limit) => (

@@ -20,7 +20,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use payauth_core::{SharedClock, SystemClock};
+use payauth_core::{
+    CaCertificate, ClientCertificate, HttpSettings, SharedClock, SystemClock, Trust,
+};
 
 pub use control_api::{CONTROL_PREFIX, RequestRecord};
 pub use easypay::{
@@ -56,6 +58,7 @@ pub struct Sandbox {
 pub struct SandboxBuilder {
     clock: SharedClock,
     tls: bool,
+    client_auth: bool,
     port: u16,
     request_log: Option<RequestLog>,
 }
@@ -88,6 +91,7 @@ impl Sandbox {
         SandboxBuilder {
             clock: SystemClock::shared(),
             tls: false,
+            client_auth: false,
             port: 0,
             request_log: None,
         }
@@ -109,6 +113,35 @@ impl Sandbox {
     /// the public roots in TLS tests.
     pub fn ca_certificate_der() -> &'static [u8] {
         tls::CA_DER
+    }
+
+    /// Network settings that trust the sandbox's test CA and nothing else, for clients under
+    /// test: `.http(Sandbox::http_settings())`.
+    pub fn http_settings() -> HttpSettings {
+        HttpSettings::new().trust(Sandbox::trust())
+    }
+
+    /// Trust in the sandbox's test CA alone.
+    pub fn trust() -> Trust {
+        Trust::only(Sandbox::ca_certificate())
+    }
+
+    /// The test CA as a [`CaCertificate`], for [`Trust::public_roots_and`] or [`Trust::only`].
+    pub fn ca_certificate() -> Option<CaCertificate> {
+        CaCertificate::from_der(tls::CA_DER).ok()
+    }
+
+    /// The test client certificate and key a sandbox started with
+    /// [`require_client_certificate`](SandboxBuilder::require_client_certificate) accepts, as
+    /// PEM: `(chain, key)`. Public test material.
+    pub fn client_certificate_pem() -> (&'static [u8], &'static [u8]) {
+        (tls::CLIENT_CERT_PEM, tls::CLIENT_KEY_PEM)
+    }
+
+    /// [`client_certificate_pem`](Self::client_certificate_pem) ready for
+    /// [`HttpSettings::client_certificate`].
+    pub fn client_certificate() -> Option<ClientCertificate> {
+        ClientCertificate::from_pem(tls::CLIENT_CERT_PEM, tls::CLIENT_KEY_PEM).ok()
     }
 
     /// Writes the public test certificates into `dir` (created if missing): the TLS test CA and
@@ -245,6 +278,16 @@ impl SandboxBuilder {
         self
     }
 
+    /// Serve HTTPS (as [`tls`](Self::tls)) and refuse, during the handshake, any client that
+    /// does not present a certificate signed by the test client CA (see
+    /// [`Sandbox::client_certificate_pem`]): mutual TLS.
+    #[must_use]
+    pub fn require_client_certificate(mut self) -> Self {
+        self.tls = true;
+        self.client_auth = true;
+        self
+    }
+
     /// Listen on this port instead of an ephemeral one.
     #[must_use]
     pub fn port(mut self, port: u16) -> Self {
@@ -279,7 +322,7 @@ impl SandboxBuilder {
             payroc: PayrocEmulator::default(),
         });
         let tls_config = if self.tls {
-            Some(tls::server_config()?)
+            Some(tls::server_config(self.client_auth)?)
         } else {
             None
         };

@@ -3,9 +3,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use payauth_core::{
-    Attempts, CacheKey, CredentialCell, DEFAULT_LEASE_TTL, Expiring, Http, HttpConfig, HttpRequest,
-    HttpResponse, Idempotency, RetryPolicy, SharedCache, SharedClock, SharedStore, Stage, Stopped,
-    SystemClock, TransportError, redact_url, require_secure_url, status_verdict, transport_verdict,
+    Attempts, CacheKey, CredentialCell, DEFAULT_LEASE_TTL, Deadline, Expiring, Http, HttpConfig,
+    HttpRequest, HttpResponse, HttpSettings, Idempotency, RetryPolicy, SharedCache, SharedClock,
+    SharedStore, Stage, Stopped, SystemClock, TransportError, redact_url, require_secure_url,
+    status_verdict, transport_verdict,
 };
 
 use crate::error::{Error, Result};
@@ -68,6 +69,8 @@ impl Environment {
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
+    /// Bounds every call made through this handle (see [`Client::with_deadline`]).
+    deadline: Option<Deadline>,
 }
 
 struct Inner {
@@ -94,11 +97,7 @@ impl Client {
             lib_version: None,
             margin: DEFAULT_REFRESH_MARGIN,
             clock: None,
-            http: HttpConfig::new(concat!(
-                env!("CARGO_PKG_NAME"),
-                "/",
-                env!("CARGO_PKG_VERSION")
-            )),
+            http: HttpSettings::default(),
             retry: RetryPolicy::default(),
             shared_store: None,
             lease_ttl: DEFAULT_LEASE_TTL,
@@ -117,11 +116,55 @@ impl Client {
     /// [`Error::Transport`], or an unusable answer. Transport failures, 408, 429 and 5xx are
     /// retried first with the client's [`RetryPolicy`]; other statuses never are.
     pub fn bearer(&self) -> Result<BearerToken> {
+        self.bearer_within(&Attempts::within(self.deadline))
+    }
+
+    /// This client with every call bounded by `deadline`, retries and waits included: a cheap
+    /// handle on the same token cache. A call that runs out of time ends with the last
+    /// attempt's error, or [`Error::Transport`] of kind
+    /// [`Timeout`](payauth_core::TransportKind::Timeout) when no attempt could start.
+    ///
+    /// ```no_run
+    /// # fn page(client: &payroc_hostedfields::Client, request: &payroc_hostedfields::SessionRequest)
+    /// # -> payroc_hostedfields::Result<()> {
+    /// use std::time::Duration;
+    /// use payauth_core::Deadline;
+    ///
+    /// let session = client
+    ///     .with_deadline(Deadline::within(Duration::from_secs(3)))
+    ///     .create_session(request)?;
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn with_deadline(&self, deadline: Deadline) -> Client {
+        Client {
+            inner: Arc::clone(&self.inner),
+            deadline: Some(deadline),
+        }
+    }
+
+    /// [`bearer`](Self::bearer) as part of the call `attempts` follows: a token fetched for
+    /// waiting callers is bounded by the call's time left.
+    fn bearer_within(&self, attempts: &Attempts) -> Result<BearerToken> {
         let inner = Arc::clone(&self.inner);
-        let data = self
-            .inner
-            .cell
-            .get_ahead(move |ahead| inner.refresh(ahead))?;
+        let left = attempts.remaining();
+        let data = self.inner.cell.get_ahead_within(
+            move |ahead| {
+                // A refresh ahead runs in the background, where no caller waits for it.
+                let bound = if ahead {
+                    None
+                } else {
+                    left.map(Deadline::within)
+                };
+                inner.refresh(ahead, bound)
+            },
+            left,
+            || {
+                Error::Transport(TransportError::deadline_passed(
+                    "waiting for a Bearer token",
+                ))
+            },
+        )?;
         Ok(BearerToken { inner: data })
     }
 
@@ -159,8 +202,8 @@ impl Client {
         };
         let mut http_request = inner.session_request(request, key);
         let mut reauthorized = false;
-        let attempts = Attempts::new();
-        let outcome = inner.retry.execute(
+        let attempts = Attempts::within(self.deadline);
+        let outcome = attempts.bound(&inner.retry).execute(
             inner.clock.as_ref(),
             |_| self.send_authorized(&mut http_request, &mut reauthorized, &attempts),
             |failure| match failure {
@@ -185,7 +228,7 @@ impl Client {
         reauthorized: &mut bool,
         attempts: &Attempts,
     ) -> std::result::Result<HttpResponse, Failure> {
-        let mut token = self.bearer().map_err(Failure::Final)?;
+        let mut token = self.bearer_within(attempts).map_err(Failure::Final)?;
         loop {
             request.set_header("authorization", token.header_value());
             let response = self.inner.http.send_attempt(request, attempts)?;
@@ -195,7 +238,7 @@ impl Client {
             if response.status() == 401 && !*reauthorized {
                 *reauthorized = true;
                 self.invalidate(&token);
-                token = self.bearer().map_err(Failure::Final)?;
+                token = self.bearer_within(attempts).map_err(Failure::Final)?;
                 continue;
             }
             return Err(Failure::Status(Box::new(response)));
@@ -221,27 +264,28 @@ impl Client {
 
 impl Inner {
     /// A new token: through the shared store when there is one, else from `/authorize`.
-    fn refresh(&self, ahead: bool) -> Result<Expiring<TokenData>> {
+    fn refresh(&self, ahead: bool, deadline: Option<Deadline>) -> Result<Expiring<TokenData>> {
+        let attempts = Attempts::within(deadline);
         let Some(shared) = &self.shared else {
-            return self.fetch_token();
+            return self.fetch_token(&attempts);
         };
-        let fresh = shared.fetch(ahead, || self.fetch_token())?;
+        let fresh =
+            shared.fetch_within(ahead, attempts.remaining(), || self.fetch_token(&attempts))?;
         Ok(Expiring {
             value: fresh.value.with_expiry(fresh.expires_at),
             expires_at: fresh.expires_at,
         })
     }
 
-    fn fetch_token(&self) -> Result<Expiring<TokenData>> {
+    fn fetch_token(&self, attempts: &Attempts) -> Result<Expiring<TokenData>> {
         // No body: the key is the whole request.
         let request = HttpRequest::post(&self.identity_url)
             .header("accept", "application/json")
             .secret_header("x-api-key", self.api_key.expose());
-        let attempts = Attempts::new();
-        let response = self.retry.execute(
+        let response = attempts.bound(&self.retry).execute(
             self.clock.as_ref(),
             |_| {
-                let response = self.http.send_attempt(&request, &attempts)?;
+                let response = self.http.send_attempt(&request, attempts)?;
                 if response.is_success() {
                     Ok(response)
                 } else {
@@ -337,6 +381,7 @@ impl fmt::Debug for Client {
             .field("api_key", &self.inner.api_key)
             .field("cache", &self.inner.cell)
             .field("shared", &self.inner.shared)
+            .field("deadline", &self.deadline)
             .finish_non_exhaustive()
     }
 }
@@ -350,7 +395,7 @@ pub struct ClientBuilder {
     lib_version: Option<LibVersion>,
     margin: Duration,
     clock: Option<SharedClock>,
-    http: HttpConfig,
+    http: HttpSettings,
     retry: RetryPolicy,
     shared_store: Option<Arc<dyn SharedStore>>,
     lease_ttl: Duration,
@@ -425,26 +470,12 @@ impl ClientBuilder {
         self
     }
 
-    /// Time allowed for each phase of an exchange (send, wait for the response, read it);
-    /// default 30 s.
+    /// Network settings: timeouts, proxy, trusted roots, client certificate, user-agent
+    /// suffix; default [`HttpSettings::default`] (10 s to connect, 30 s per step, the proxy
+    /// from the environment, the public roots).
     #[must_use]
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.http = self.http.timeout(timeout);
-        self
-    }
-
-    /// Time allowed to connect; default 10 s.
-    #[must_use]
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.http = self.http.connect_timeout(timeout);
-        self
-    }
-
-    /// Trusts this root certificate (DER) instead of the public roots (a private CA, the
-    /// sandbox's test CA).
-    #[must_use]
-    pub fn trust_root(mut self, der: impl Into<Vec<u8>>) -> Self {
-        self.http = self.http.trust_root(der);
+    pub fn http(mut self, settings: HttpSettings) -> Self {
+        self.http = settings;
         self
     }
 
@@ -504,7 +535,13 @@ impl ClientBuilder {
         });
         Ok(Client {
             inner: Arc::new(Inner {
-                http: self.http.build(),
+                http: HttpConfig::new(concat!(
+                    env!("CARGO_PKG_NAME"),
+                    "/",
+                    env!("CARGO_PKG_VERSION")
+                ))
+                .settings(self.http.clone())
+                .build(),
                 identity_url,
                 api_base,
                 lib_version,
@@ -514,6 +551,7 @@ impl ClientBuilder {
                 clock,
                 retry: self.retry.default_deadline(self.http.timeout_value()),
             }),
+            deadline: None,
         })
     }
 }
@@ -529,6 +567,7 @@ impl fmt::Debug for ClientBuilder {
             .field("api_base", &self.api_base.as_deref().map(redact_url))
             .field("lib_version", &self.lib_version)
             .field("api_key", &self.api_key)
+            .field("http", &self.http)
             .finish_non_exhaustive()
     }
 }

@@ -18,8 +18,9 @@ pub use headers::ResponseHeaders;
 /// How instants are shown (RFC 3339 UTC), for your own logs and messages.
 pub use payauth_core::Rfc3339;
 pub use payauth_core::{
-    Clock, Http, HttpRequest, HttpResponse, ManualClock, MemoryStore, RetryPolicy, SharedClock,
-    SharedStore, SystemClock, TransportError, TransportKind,
+    CaCertificate, ClientCertificate, Clock, Deadline, Http, HttpRequest, HttpResponse,
+    HttpSettings, ManualClock, MemoryStore, Proxy, RetryPolicy, SharedClock, SharedStore,
+    SystemClock, TransportError, TransportKind, Trust,
 };
 pub use problem::{Link, Problem, ProblemError, ProblemKind};
 pub use request::{

@@ -22,7 +22,7 @@ pub(super) fn run() -> DemoResult {
         Ok(
             Client::builder(ServiceSecret::new(DEFAULT_NUMCHECK_SECRET)?)
                 .base_url(sandbox.url())
-                .trust_root(Sandbox::ca_certificate_der())
+                .http(Sandbox::http_settings())
                 .clock(clock.shared()),
         )
     };
@@ -81,7 +81,9 @@ pub(super) fn run() -> DemoResult {
         "/ru/init-call",
         Fault::ProcessThenDelay(Duration::from_millis(600)),
     );
-    let impatient = builder()?.timeout(Duration::from_millis(150)).build()?;
+    let impatient = builder()?
+        .http(Sandbox::http_settings().timeout(Duration::from_millis(150)))
+        .build()?;
     match impatient.init_call(&Phone::parse(typed_phone)?, None) {
         Err(err @ Error::CallMayHaveBeenPlaced { .. }) => println!("   init-call timed out: {err}"),
         other => return Err(format!("expected CallMayHaveBeenPlaced, got {other:?}").into()),

@@ -23,7 +23,7 @@ pub(super) fn run() -> DemoResult {
         .token_url(format!("{api}/api/token"))
         // Pledg documents plain Basic; `Auto` would find it too, after one refused probe.
         .auth_method(AuthMethod::BasicPlain)
-        .trust_root(Sandbox::ca_certificate_der())
+        .http(Sandbox::http_settings())
         .clock(clock.shared())
         .build()?;
     let resource = format!("{api}/api/resource");

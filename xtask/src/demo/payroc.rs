@@ -19,7 +19,7 @@ pub(super) fn run() -> DemoResult {
         .environment(Environment::Test)
         .identity_url(format!("{url}/authorize"))
         .api_base(format!("{url}/v1"))
-        .trust_root(Sandbox::ca_certificate_der())
+        .http(Sandbox::http_settings())
         .clock(clock.shared())
         .build()?;
     let terminal = TerminalId::new("1234001")?;

@@ -71,7 +71,7 @@ fn failures_before_sending_do_not_count_toward_the_guard() {
     )
     .base_url(format!("{}/APIcardProcREST/v1.0.0/", sandbox.url()))
     .lockout_guard(guard.clone())
-    .trust_root(Sandbox::ca_certificate_der())
+    .http(Sandbox::http_settings())
     .clock(clock.shared())
     .build()
     .unwrap();
@@ -110,7 +110,7 @@ fn a_tls_failure_while_reading_the_answer_may_have_reached_easypay() {
         )
         .base_url(format!("{}/APIcardProcREST/v1.0.0/", sandbox.url()))
         .lockout_guard(memory_guard())
-        .trust_root(Sandbox::ca_certificate_der())
+        .http(Sandbox::http_settings())
         .clock(clock.shared())
         .build()
         .unwrap();
@@ -197,7 +197,7 @@ fn timeouts_count_after_sending() {
     let client = env
         .builder_for(DEFAULT_EASYPAY_ACCOUNT)
         .lockout_guard(guard.clone())
-        .timeout(Duration::from_millis(150))
+        .http(Sandbox::http_settings().timeout(Duration::from_millis(150)))
         .build()
         .unwrap();
     assert!(client.session().is_err());

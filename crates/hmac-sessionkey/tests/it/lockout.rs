@@ -121,7 +121,7 @@ fn timeouts_and_5xx_stop_short_of_the_cap() {
     env.sandbox.inject_times(AUTH, Fault::HtmlError(500), 10);
     let client = env
         .builder_for((DEFAULT_EASYPAY_ACCOUNT.0, WRONG_TOKEN))
-        .timeout(Duration::from_millis(400))
+        .http(payauth_sandbox::Sandbox::http_settings().timeout(Duration::from_millis(400)))
         .build()
         .unwrap();
     let outcomes: Vec<Error> = (0..10).map(|_| client.session().unwrap_err()).collect();

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod calls;
+mod deadline;
 mod faults;
 mod guard_file;
 mod lockout;

@@ -156,7 +156,7 @@ fn over_tls() {
         .unwrap(),
     )
     .base_url(format!("{}/APIcardProcREST/v1.0.0/", sandbox.url()))
-    .trust_root(payauth_sandbox::Sandbox::ca_certificate_der())
+    .http(payauth_sandbox::Sandbox::http_settings())
     .clock(clock.shared())
     .lockout_guard(memory_guard())
     .build()

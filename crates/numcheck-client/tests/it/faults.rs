@@ -28,7 +28,7 @@ fn a_tls_failure_after_the_request_was_written_may_have_placed_the_call() {
         sandbox.inject_times(INIT, fault.clone(), 3);
         let client = Client::builder(ServiceSecret::new(DEFAULT_NUMCHECK_SECRET).unwrap())
             .base_url(sandbox.url())
-            .trust_root(Sandbox::ca_certificate_der())
+            .http(Sandbox::http_settings())
             .clock(clock.shared())
             .build()
             .unwrap();
@@ -81,7 +81,7 @@ fn a_retry_after_past_the_deadline_is_returned_not_waited() {
     );
     let client = env
         .builder()
-        .timeout(Duration::from_millis(1500))
+        .http(Sandbox::http_settings().timeout(Duration::from_millis(1500)))
         .build()
         .unwrap();
     let err = client.call_status(call.id()).unwrap_err();

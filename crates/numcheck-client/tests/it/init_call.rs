@@ -4,7 +4,7 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use numcheck_client::{Client, Error, ServiceSecret, TransportKind};
-use payauth_sandbox::{DEFAULT_NUMCHECK_SECRET, Fault};
+use payauth_sandbox::{DEFAULT_NUMCHECK_SECRET, Fault, Sandbox};
 
 use crate::support::{env, phone};
 
@@ -25,7 +25,7 @@ fn a_timeout_after_the_server_placed_the_call_is_not_retried() {
         .inject(INIT, Fault::ProcessThenDelay(Duration::from_millis(1500)));
     let client = env
         .builder()
-        .timeout(Duration::from_millis(200))
+        .http(Sandbox::http_settings().timeout(Duration::from_millis(200)))
         .build()
         .unwrap();
     let err = client.init_call(&phone(), None).unwrap_err();

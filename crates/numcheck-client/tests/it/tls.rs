@@ -19,10 +19,7 @@ fn init_and_status_over_tls() {
             .base_url(sandbox.url())
             .clock(clock.shared())
     };
-    let client = builder()
-        .trust_root(Sandbox::ca_certificate_der())
-        .build()
-        .unwrap();
+    let client = builder().http(Sandbox::http_settings()).build().unwrap();
     let call = client.init_call(&phone(), None).unwrap();
     assert_eq!(
         client.call_status(call.id()).unwrap(),

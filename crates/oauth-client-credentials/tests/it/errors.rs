@@ -146,7 +146,7 @@ fn timeout_is_a_transport_error() {
         .inject("/api/token", Fault::Delay(Duration::from_millis(1500)));
     let client = env
         .builder()
-        .timeout(Duration::from_millis(300))
+        .http(payauth_sandbox::Sandbox::http_settings().timeout(Duration::from_millis(300)))
         .build()
         .unwrap();
     let err = client.bearer().unwrap_err();

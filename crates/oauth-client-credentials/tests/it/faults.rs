@@ -77,7 +77,7 @@ fn a_retry_after_past_the_deadline_is_returned_not_waited() {
     let client = env
         .builder()
         .retry(RetryPolicy::default())
-        .timeout(Duration::from_millis(1500))
+        .http(payauth_sandbox::Sandbox::http_settings().timeout(Duration::from_millis(1500)))
         .build()
         .unwrap();
     let err = client.bearer().unwrap_err();

@@ -6,6 +6,7 @@
 mod authlib;
 mod basic_modes;
 mod cache;
+mod deadline;
 mod errors;
 mod faults;
 mod interop;

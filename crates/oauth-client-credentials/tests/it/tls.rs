@@ -21,10 +21,7 @@ fn token_and_resource_over_tls() {
             .retry(RetryPolicy::never())
             .auth_method(oauth_client_credentials::AuthMethod::BasicPlain)
     };
-    let client = builder()
-        .trust_root(Sandbox::ca_certificate_der())
-        .build()
-        .unwrap();
+    let client = builder().http(Sandbox::http_settings()).build().unwrap();
     let response = client
         .get(&format!("{}/api/resource", sandbox.url()))
         .unwrap();

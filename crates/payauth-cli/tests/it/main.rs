@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use payauth_core::{HttpConfig, HttpRequest};
+use payauth_core::{CaCertificate, HttpConfig, HttpRequest, HttpSettings, Trust};
 
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_payauth");
 
@@ -70,7 +70,12 @@ impl Sandbox {
     /// A control-API request; returns the JSON answer.
     pub(crate) fn control(&self, route: &str, body: Option<&str>) -> serde_json::Value {
         let http = HttpConfig::new("cli-tests/1")
-            .trust_root(std::fs::read(self.dir.join("payauth-sandbox-ca.der")).unwrap())
+            .settings(
+                HttpSettings::new().trust(Trust::only([CaCertificate::from_der(
+                    std::fs::read(self.dir.join("payauth-sandbox-ca.der")).unwrap(),
+                )
+                .unwrap()])),
+            )
             .build();
         let url = format!("{}/_sandbox{route}", self.url);
         let request = match body {

@@ -96,7 +96,7 @@ fn tls_garbage_and_alerts_arrive_after_the_request_was_processed() {
     for fault in [Fault::TlsGarbage, Fault::TlsFatalAlert] {
         let sandbox = Sandbox::builder().tls().start().unwrap();
         let http = HttpConfig::new("t/1")
-            .trust_root(Sandbox::ca_certificate_der())
+            .settings(Sandbox::http_settings())
             .build();
         sandbox.inject(TOKEN, fault.clone());
         let err = http.send(&token_request(&sandbox)).unwrap_err();

@@ -120,7 +120,7 @@ fn tokens_expire_on_the_sandbox_clock() {
         .start()
         .unwrap();
     let http = HttpConfig::new("t/1")
-        .trust_root(Sandbox::ca_certificate_der())
+        .settings(Sandbox::http_settings())
         .build();
     let response = http.send(&token_request(&sandbox)).unwrap();
     let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();

@@ -81,7 +81,7 @@ fn a_tls_failure_while_reading_the_answer_is_retried_with_the_same_key() {
     .environment(payroc_hostedfields::Environment::Test)
     .identity_url(format!("{url}/authorize"))
     .api_base(format!("{url}/v1"))
-    .trust_root(Sandbox::ca_certificate_der())
+    .http(Sandbox::http_settings())
     .clock(clock.shared())
     .build()
     .unwrap();
@@ -105,7 +105,7 @@ fn a_retry_after_past_the_deadline_is_returned_not_waited() {
     let env = env();
     let client = env
         .builder()
-        .timeout(Duration::from_millis(1500))
+        .http(Sandbox::http_settings().timeout(Duration::from_millis(1500)))
         .build()
         .unwrap();
     client.bearer().unwrap();

@@ -4,9 +4,11 @@
 
 mod async_use;
 mod cache;
+mod deadline;
 mod errors;
 mod faults;
 mod interop;
+mod network;
 mod redaction;
 mod retries;
 mod support;

@@ -55,7 +55,7 @@ fn a_timeout_after_the_server_acted_is_retried_with_the_same_key() {
     let env = env();
     let client = env
         .builder()
-        .timeout(Duration::from_millis(200))
+        .http(payauth_sandbox::Sandbox::http_settings().timeout(Duration::from_millis(200)))
         .build()
         .unwrap();
     client.bearer().unwrap();

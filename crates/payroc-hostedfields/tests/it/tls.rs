@@ -24,10 +24,7 @@ fn token_and_session_over_tls() {
             .clock(clock.shared())
             .retry(RetryPolicy::never())
     };
-    let client = builder()
-        .trust_root(Sandbox::ca_certificate_der())
-        .build()
-        .unwrap();
+    let client = builder().http(Sandbox::http_settings()).build().unwrap();
     client.create_session(&payment()).unwrap();
     assert_eq!(sandbox.counters().sessions_created, 1);
 
