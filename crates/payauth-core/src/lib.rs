@@ -9,6 +9,7 @@ mod fleet;
 mod http;
 mod report;
 mod retry;
+mod rfc3339;
 mod scrub;
 mod seal;
 mod settings;
@@ -32,6 +33,7 @@ pub use retry::{
     Idempotency, RetryPolicy, Stopped, Verdict, parse_retry_after, retryable_status,
     status_verdict, transport_verdict,
 };
+pub use rfc3339::Rfc3339;
 pub use scrub::{REDACTED, SCRUB_RUN, Scrubber};
 pub use seal::Sealer;
 pub use settings::{CaCertificate, ClientCertificate, HttpSettings, Proxy, Trust};
