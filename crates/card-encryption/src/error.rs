@@ -1,3 +1,4 @@
+use std::fmt;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
@@ -11,8 +12,8 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// No variant carries a card number, a CVV or key material: the messages name the field and
 /// the rule that was broken. None of these errors is transient, so retrying with the same input
 /// gives the same error (except [`Error::Io`] and [`Error::Encryption`], which depend on the
-/// system).
-#[derive(Debug, thiserror::Error)]
+/// system). `Debug` shows times in RFC 3339 UTC, as the messages do.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The card number broke a rule; the rule is named, the number is not.
@@ -133,6 +134,95 @@ pub enum Error {
     /// The RSA operation failed (random number generator or backend failure). Retrying may help.
     #[error("encryption failed: {0}")]
     Encryption(&'static str),
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidCardNumber(rule) => {
+                f.debug_tuple("InvalidCardNumber").field(rule).finish()
+            }
+            Error::InvalidCardField { field, rule } => f
+                .debug_struct("InvalidCardField")
+                .field("field", field)
+                .field("rule", rule)
+                .finish(),
+            Error::UnrecognizedFormat => f.write_str("UnrecognizedFormat"),
+            Error::Malformed { what, reason } => f
+                .debug_struct("Malformed")
+                .field("what", what)
+                .field("reason", reason)
+                .finish(),
+            Error::UnexpectedPemLabel { label } => f
+                .debug_struct("UnexpectedPemLabel")
+                .field("label", label)
+                .finish(),
+            Error::UnsupportedAlgorithm { oid } => f
+                .debug_struct("UnsupportedAlgorithm")
+                .field("oid", oid)
+                .finish(),
+            Error::KeyTooSmall { bits, min } => f
+                .debug_struct("KeyTooSmall")
+                .field("bits", bits)
+                .field("min", min)
+                .finish(),
+            Error::KeyTooLarge { bits, max } => f
+                .debug_struct("KeyTooLarge")
+                .field("bits", bits)
+                .field("max", max)
+                .finish(),
+            Error::InvalidKey { reason } => f
+                .debug_struct("InvalidKey")
+                .field("reason", reason)
+                .finish(),
+            Error::CertificateExpired {
+                not_before,
+                not_after,
+                checked_at,
+            } => validity(
+                f,
+                "CertificateExpired",
+                *not_before,
+                *not_after,
+                *checked_at,
+            ),
+            Error::CertificateNotYetValid {
+                not_before,
+                not_after,
+                checked_at,
+            } => validity(
+                f,
+                "CertificateNotYetValid",
+                *not_before,
+                *not_after,
+                *checked_at,
+            ),
+            Error::NoCertificate => f.write_str("NoCertificate"),
+            Error::BackendUnavailable(name) => {
+                f.debug_tuple("BackendUnavailable").field(name).finish()
+            }
+            Error::Io { path, source } => f
+                .debug_struct("Io")
+                .field("path", path)
+                .field("source", source)
+                .finish(),
+            Error::Encryption(reason) => f.debug_tuple("Encryption").field(reason).finish(),
+        }
+    }
+}
+
+fn validity(
+    f: &mut fmt::Formatter<'_>,
+    name: &str,
+    not_before: SystemTime,
+    not_after: SystemTime,
+    checked_at: SystemTime,
+) -> fmt::Result {
+    f.debug_struct(name)
+        .field("not_before", &format_args!("{}", Rfc3339(not_before)))
+        .field("not_after", &format_args!("{}", Rfc3339(not_after)))
+        .field("checked_at", &format_args!("{}", Rfc3339(checked_at)))
+        .finish()
 }
 
 /// The rule a card number broke. Carries counts and positions, never digits.

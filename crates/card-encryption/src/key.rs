@@ -161,11 +161,21 @@ pub struct KeyLoader {
     backend: Backend,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 enum Validity {
     SystemTime,
     At(SystemTime),
     Skip,
+}
+
+impl fmt::Debug for Validity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Validity::SystemTime => f.write_str("SystemTime"),
+            Validity::At(at) => write!(f, "At({})", crate::time_fmt::Rfc3339(*at)),
+            Validity::Skip => f.write_str("Skip"),
+        }
+    }
 }
 
 impl Default for KeyLoader {

@@ -4,7 +4,9 @@
 use payauth_core::HttpResponse;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
-use time::{Duration, OffsetDateTime, UtcOffset};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use time::{OffsetDateTime, UtcOffset};
 
 use crate::error::{Error, Result, VendorMessage};
 
@@ -99,15 +101,22 @@ fn is_bad_request(body: &[u8]) -> bool {
 /// Parses a Microsoft JSON date, `/Date(1710936735853)/` or `/Date(1710936735853+0200)/`
 /// (milliseconds since 1970 UTC, optionally with the offset of the zone it was written in).
 ///
+/// The instant is the milliseconds; the offset only says which zone the writer was in, so it is
+/// checked (four digits, at most 25:59, a date that stays inside the years 0000–9999 in that zone)
+/// and then dropped: the result is the same instant whatever the zone.
+///
 /// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+///
 /// let at = hmac_sessionkey::parse_ms_json_date("/Date(1710936735853+0200)/").unwrap();
-/// assert_eq!(at.unix_timestamp(), 1_710_936_735);
-/// assert_eq!(at.offset().whole_hours(), 2);
+/// assert_eq!(at, UNIX_EPOCH + Duration::from_millis(1_710_936_735_853));
+/// assert_eq!(payauth_core::Rfc3339(at).to_string(), "2024-03-20T12:12:15Z");
 /// ```
 ///
 /// # Errors
-/// [`Error::InvalidResponse`] when the text is not of that form.
-pub fn parse_ms_json_date(text: &str) -> Result<OffsetDateTime> {
+/// [`Error::InvalidResponse`] when the text is not of that form, or the instant is not one this
+/// platform's `SystemTime` can hold.
+pub fn parse_ms_json_date(text: &str) -> Result<SystemTime> {
     let invalid = || Error::InvalidResponse {
         reason: "not a Microsoft JSON date (/Date(ms)/ or /Date(ms+hhmm)/)".to_owned(),
     };
@@ -133,66 +142,71 @@ pub fn parse_ms_json_date(text: &str) -> Result<OffsetDateTime> {
     };
     let millis: i64 = millis.parse().map_err(|_| invalid())?;
     let instant = OffsetDateTime::UNIX_EPOCH
-        .checked_add(Duration::milliseconds(millis))
+        .checked_add(time::Duration::milliseconds(millis))
         .ok_or_else(invalid)?;
-    let Some(offset) = offset else {
-        return Ok(instant);
-    };
-    let sign = if offset.starts_with('-') { -1 } else { 1 };
-    let digits = &offset[1..];
-    if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(invalid());
+    if let Some(offset) = offset {
+        let sign = if offset.starts_with('-') { -1 } else { 1 };
+        let digits = &offset[1..];
+        if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(invalid());
+        }
+        let hours: i8 = digits[..2].parse().map_err(|_| invalid())?;
+        let minutes: i8 = digits[2..].parse().map_err(|_| invalid())?;
+        let offset = UtcOffset::from_hms(sign * hours, sign * minutes, 0).map_err(|_| invalid())?;
+        // Checked: an instant near either end of the supported years moves out of them in the
+        // writer's zone (`/Date(253402300799999+0100)/` is year 10000 locally).
+        instant.checked_to_offset(offset).ok_or_else(invalid)?;
     }
-    let hours: i8 = digits[..2].parse().map_err(|_| invalid())?;
-    let minutes: i8 = digits[2..].parse().map_err(|_| invalid())?;
-    let offset = UtcOffset::from_hms(sign * hours, sign * minutes, 0).map_err(|_| invalid())?;
-    // Checked: an instant near either end of the supported years moves out of them in the
-    // writer's zone (`/Date(253402300799999+0100)/` is year 10000 locally).
-    instant.checked_to_offset(offset).ok_or_else(invalid)
+    // Checked: SystemTime's range is the platform's (Windows starts in 1601).
+    let magnitude = Duration::from_millis(millis.unsigned_abs());
+    if millis >= 0 {
+        UNIX_EPOCH.checked_add(magnitude)
+    } else {
+        UNIX_EPOCH.checked_sub(magnitude)
+    }
+    .ok_or_else(invalid)
 }
 
-/// Writes `at` as a Microsoft JSON date, `/Date(ms)/` in UTC or `/Date(ms+hhmm)/`, whole
-/// milliseconds (the inverse of [`parse_ms_json_date`] for every date it returns).
+/// Writes `at` as a Microsoft JSON date in UTC, `/Date(ms)/`, in whole milliseconds rounded
+/// toward the past: the inverse of [`parse_ms_json_date`] for every instant it returns (an
+/// offset the text had is not written back; the instant is the same).
 ///
 /// ```
 /// use hmac_sessionkey::{format_ms_json_date, parse_ms_json_date};
 ///
-/// let text = "/Date(1710936735853+0200)/";
-/// assert_eq!(format_ms_json_date(parse_ms_json_date(text).unwrap()), text);
+/// let at = parse_ms_json_date("/Date(1710936735853+0200)/").unwrap();
+/// assert_eq!(format_ms_json_date(at), "/Date(1710936735853)/");
+/// assert_eq!(parse_ms_json_date(&format_ms_json_date(at)).unwrap(), at);
 /// ```
-pub fn format_ms_json_date(at: OffsetDateTime) -> String {
-    let millis = (at.unix_timestamp_nanos().div_euclid(1_000_000)) as i64;
-    let offset = at.offset();
-    if offset.is_utc() {
-        return format!("/Date({millis})/");
-    }
-    let sign = if offset.is_negative() { '-' } else { '+' };
-    let (hours, minutes, _) = offset.as_hms();
-    format!(
-        "/Date({millis}{sign}{:02}{:02})/",
-        hours.unsigned_abs(),
-        minutes.unsigned_abs()
-    )
+pub fn format_ms_json_date(at: SystemTime) -> String {
+    let nanos: i128 = match at.duration_since(UNIX_EPOCH) {
+        Ok(after) => i128::try_from(after.as_nanos()).unwrap_or(i128::MAX),
+        Err(before) => i128::try_from(before.duration().as_nanos()).map_or(i128::MIN, |n| -n),
+    };
+    format!("/Date({})/", nanos.div_euclid(1_000_000))
 }
 
 /// Serde support for fields holding Microsoft JSON dates.
 pub mod ms_json_date {
-    use serde::{Deserialize as _, Deserializer};
-    use time::OffsetDateTime;
+    use std::time::SystemTime;
 
-    /// Deserialises `/Date(...)/` into an [`OffsetDateTime`].
+    use serde::{Deserialize as _, Deserializer};
+
+    /// Deserialises `/Date(...)/` into a [`SystemTime`] (see
+    /// [`parse_ms_json_date`](crate::parse_ms_json_date)).
     ///
     /// # Errors
     /// A serde error when the text is not a Microsoft JSON date.
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<OffsetDateTime, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
         let text = String::deserialize(d)?;
         super::parse_ms_json_date(&text).map_err(serde::de::Error::custom)
     }
 
     /// The same for an optional field (`null` or missing → `None`).
     pub mod option {
+        use std::time::SystemTime;
+
         use serde::{Deserialize as _, Deserializer};
-        use time::OffsetDateTime;
 
         /// Deserialises `null` or `/Date(...)/`.
         ///
@@ -200,7 +214,7 @@ pub mod ms_json_date {
         /// A serde error when the text is not a Microsoft JSON date.
         pub fn deserialize<'de, D: Deserializer<'de>>(
             d: D,
-        ) -> Result<Option<OffsetDateTime>, D::Error> {
+        ) -> Result<Option<SystemTime>, D::Error> {
             match Option::<String>::deserialize(d)? {
                 Some(text) if !text.is_empty() => super::super::parse_ms_json_date(&text)
                     .map(Some)
@@ -270,22 +284,31 @@ mod tests {
         assert!(!err.to_string().contains("SECRETKEY"));
     }
 
+    fn millis(ms: i64) -> SystemTime {
+        let magnitude = Duration::from_millis(ms.unsigned_abs());
+        if ms >= 0 {
+            UNIX_EPOCH + magnitude
+        } else {
+            UNIX_EPOCH - magnitude
+        }
+    }
+
     #[test]
     fn ms_json_dates() {
         let utc = parse_ms_json_date("/Date(1710936735853)/").unwrap();
-        assert_eq!(utc.unix_timestamp(), 1_710_936_735);
-        assert_eq!(utc.millisecond(), 853);
+        assert_eq!(utc, millis(1_710_936_735_853));
+        // The offset names the writer's zone; the instant is the same.
         let west = parse_ms_json_date("\\/Date(1710936735853-0500)\\/").unwrap();
-        assert_eq!(west.unix_timestamp(), 1_710_936_735);
-        assert_eq!(west.offset().whole_hours(), -5);
+        assert_eq!(west, utc);
         let before_1970 = parse_ms_json_date("/Date(-86400000)/").unwrap();
-        assert_eq!(before_1970.unix_timestamp(), -86_400);
+        assert_eq!(before_1970, millis(-86_400_000));
         for bad in [
             // In range in UTC, out of range in the writer's zone: an error, never a panic.
             "/Date(253402300799999+0100)/",
             "/Date(-377705116800000-0100)/",
             "/Date(9223372036854775807)/",
             "/Date(-9223372036854775808-2359)/",
+            "/Date(1710936735853+02)/",
             "2024-12-01T11:19:01Z",
             "/Date()/",
             "/Date(12+02)/",
@@ -297,19 +320,28 @@ mod tests {
 
     #[test]
     fn ms_json_dates_format_back() {
-        for text in [
-            "/Date(1710936735853)/",
-            "/Date(1710936735853+0200)/",
-            "/Date(1710936735853-0530)/",
-            "/Date(-1)/",
-            "/Date(-86400001-0100)/",
-            "/Date(253402300799999)/",
-            "/Date(253402300799999-0100)/",
-            "/Date(-377705116800000+0100)/",
+        for (text, utc) in [
+            ("/Date(1710936735853)/", "/Date(1710936735853)/"),
+            ("/Date(1710936735853+0200)/", "/Date(1710936735853)/"),
+            ("/Date(1710936735853-0530)/", "/Date(1710936735853)/"),
+            ("/Date(-1)/", "/Date(-1)/"),
+            ("/Date(-86400001-0100)/", "/Date(-86400001)/"),
+            ("/Date(253402300799999)/", "/Date(253402300799999)/"),
+            ("/Date(253402300799999-0100)/", "/Date(253402300799999)/"),
+            ("/Date(-62135596800000)/", "/Date(-62135596800000)/"),
         ] {
             let at = parse_ms_json_date(text).unwrap();
-            assert_eq!(format_ms_json_date(at), text);
+            assert_eq!(format_ms_json_date(at), utc);
             assert_eq!(parse_ms_json_date(&format_ms_json_date(at)).unwrap(), at);
         }
+        // Below a millisecond: rounded toward the past on both sides of 1970.
+        assert_eq!(
+            format_ms_json_date(UNIX_EPOCH + Duration::from_micros(1_500)),
+            "/Date(1)/"
+        );
+        assert_eq!(
+            format_ms_json_date(UNIX_EPOCH - Duration::from_micros(1_500)),
+            "/Date(-2)/"
+        );
     }
 }

@@ -29,6 +29,8 @@ pub use guard::{
 };
 /// payauth-core, where the shared types below come from.
 pub use payauth_core;
+/// How instants are shown (RFC 3339 UTC), for your own logs and messages.
+pub use payauth_core::Rfc3339;
 pub use payauth_core::{
     CaCertificate, ClientCertificate, Clock, Deadline, HttpSettings, ManualClock, MemoryStore,
     Proxy, SharedClock, SharedStore, SystemClock, TransportError, TransportKind, Trust,

@@ -2,9 +2,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use payauth_core::Rfc3339;
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use time::OffsetDateTime;
 
 use crate::envelope::ms_json_date;
 use crate::error::{Error, Result};
@@ -53,7 +53,7 @@ impl fmt::Debug for Session {
             .field("key", &"[redacted]")
             .field("merchants", &self.0.merchants)
             .field("user", &self.0.user)
-            .field("expires_at", &self.0.expires_at)
+            .field("expires_at", &Rfc3339(self.0.expires_at))
             .finish()
     }
 }
@@ -136,7 +136,7 @@ pub struct Merchant {
 }
 
 /// The authenticated user (`ThisUser`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Deserialize)]
 #[non_exhaustive]
 pub struct User {
     /// `ID`: the user id the secured header signs.
@@ -154,11 +154,25 @@ pub struct User {
     /// `IsExpired`.
     #[serde(rename = "IsExpired", default)]
     pub is_expired: bool,
-    /// `ExpirationDate`, a Microsoft JSON date.
+    /// `ExpirationDate`, a Microsoft JSON date: the instant, whatever zone EasyPay wrote it in
+    /// (see [`parse_ms_json_date`](crate::parse_ms_json_date)).
     #[serde(
         rename = "ExpirationDate",
         default,
         deserialize_with = "ms_json_date::option::deserialize"
     )]
-    pub expiration_date: Option<OffsetDateTime>,
+    pub expiration_date: Option<SystemTime>,
+}
+
+impl fmt::Debug for User {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("account_id", &self.account_id)
+            .field("account_code", &self.account_code)
+            .field("is_locked_out", &self.is_locked_out)
+            .field("is_expired", &self.is_expired)
+            .field("expiration_date", &self.expiration_date.map(Rfc3339))
+            .finish()
+    }
 }

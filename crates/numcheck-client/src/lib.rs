@@ -17,6 +17,8 @@ pub use client::{
 };
 pub use error::{Error, Result};
 pub use input::{Description, Phone, SERVICE_SECRET_VAR, ServiceSecret};
+/// How instants are shown (RFC 3339 UTC), for your own logs and messages.
+pub use payauth_core::Rfc3339;
 pub use payauth_core::{
     CaCertificate, ClientCertificate, Clock, Deadline, HttpSettings, ManualClock, Proxy,
     RetryPolicy, SharedClock, SystemClock, TransportError, TransportKind, Trust,

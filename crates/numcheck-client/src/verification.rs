@@ -379,7 +379,7 @@ impl fmt::Debug for PendingVerification {
         f.debug_struct("PendingVerification")
             .field("call_id", &self.call_id)
             .field("attempts_left", &self.attempts_left)
-            .field("expires_at_unix", &self.expires_at)
+            .field("expires_at", &payauth_core::Rfc3339(self.expires_at()))
             .field("used", &self.used)
             .finish_non_exhaustive()
     }

@@ -19,6 +19,8 @@ pub use credentials::{
     Credentials,
 };
 pub use error::{Error, Result};
+/// How instants are shown (RFC 3339 UTC), for your own logs and messages.
+pub use payauth_core::Rfc3339;
 pub use payauth_core::{
     CaCertificate, ClientCertificate, Clock, Deadline, HttpRequest, HttpResponse, HttpSettings,
     ManualClock, MemoryStore, Proxy, RetryPolicy, SharedClock, SharedStore, SystemClock,

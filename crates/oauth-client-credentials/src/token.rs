@@ -87,7 +87,7 @@ impl fmt::Debug for AccessToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AccessToken")
             .field("token", &"[redacted]")
-            .field("expires_at", &self.inner.expires_at)
+            .field("expires_at", &payauth_core::Rfc3339(self.inner.expires_at))
             .field("token_type", &self.inner.token_type)
             .field("scope", &self.inner.scope)
             .finish()

@@ -8,8 +8,6 @@ use std::time::SystemTime;
 
 use payauth_core::{CaCertificate, ClientCertificate, HttpSettings, Proxy, Trust};
 use serde_json::Value;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use zeroize::Zeroizing;
 
 use crate::args::{Environment, Global};
@@ -167,11 +165,9 @@ fn one_line(text: &str) -> String {
         .collect()
 }
 
-/// RFC 3339 in UTC, to the second.
+/// RFC 3339 in UTC, to the second, as every crate shows an instant (`payauth_core::Rfc3339`).
 pub(crate) fn rfc3339(at: SystemTime) -> String {
-    let at = OffsetDateTime::from(at);
-    let at = at.replace_nanosecond(0).unwrap_or(at);
-    at.format(&Rfc3339).unwrap_or_else(|_| at.to_string())
+    payauth_core::Rfc3339(at).to_string()
 }
 
 /// Whole seconds from `now` to `at` (negative when `at` is past).

@@ -6,11 +6,10 @@ use payroc_hostedfields::{
     ApiKey, Client, Environment as PayrocEnvironment, Error, LibVersion, SessionRequest, TerminalId,
 };
 use serde_json::json;
-use time::format_description::well_known::Rfc3339;
 
 use crate::args::{Environment, PayrocCommand};
 use crate::fail::{self, Failure, OK};
-use crate::output::{Context, Target, seconds_until};
+use crate::output::{Context, Target, rfc3339, seconds_until};
 
 pub(crate) fn run(ctx: &mut Context, command: PayrocCommand) -> Result<u8, Failure> {
     let PayrocCommand::Session {
@@ -64,11 +63,8 @@ pub(crate) fn run(ctx: &mut Context, command: PayrocCommand) -> Result<u8, Failu
         .create_session(&request)
         .map_err(|e| map_error(&e, &url))?;
     ctx.protect(session.token().secret());
-    let expires_at = SystemTime::from(session.expires_at());
-    let expires_text = session
-        .expires_at()
-        .format(&Rfc3339)
-        .unwrap_or_else(|_| session.expires_at().to_string());
+    let expires_at = session.expires_at();
+    let expires_text = rfc3339(expires_at);
     let expires_in = seconds_until(expires_at, SystemTime::now()).max(0);
     let key = session.idempotency_key().as_uuid().to_string();
     let scenario = if tokenization {

@@ -3,7 +3,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::clock::SharedClock;
-use crate::logging::{LogContext, Rfc3339};
+use crate::logging::LogContext;
+use crate::rfc3339::Rfc3339;
 
 /// After a refresh-ahead fails while the current value is still valid, callers keep using that
 /// value for this long before one of them tries again, so an outage of the token endpoint is

@@ -135,12 +135,8 @@ impl Clock for ManualClock {
 
 impl fmt::Debug for ManualClock {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let secs = self
-            .now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
         f.debug_struct("ManualClock")
-            .field("unix_secs", &secs)
+            .field("now", &crate::Rfc3339(self.now()))
             .finish()
     }
 }
@@ -161,6 +157,17 @@ mod tests {
         assert_eq!(clock.sleeps(), [Duration::from_millis(250)]);
         clock.set(start);
         assert_eq!(shared.now(), start);
+    }
+
+    #[test]
+    fn debug_shows_the_time_in_rfc3339() {
+        let clock = ManualClock::fixed();
+        assert_eq!(
+            format!("{clock:?}"),
+            "ManualClock { now: 2026-01-01T00:00:00Z }"
+        );
+        clock.advance(Duration::from_millis(90_500));
+        assert!(format!("{clock:?}").contains("2026-01-01T00:01:30Z"));
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod http;
 pub mod logging;
 mod report;
 mod retry;
+mod rfc3339;
 mod scrub;
 mod seal;
 mod settings;
@@ -34,6 +35,7 @@ pub use retry::{
     Idempotency, RetryPolicy, RetryReason, Stopped, Verdict, parse_retry_after, retryable_status,
     status_verdict, transport_verdict,
 };
+pub use rfc3339::Rfc3339;
 pub use scrub::{REDACTED, SCRUB_RUN, Scrubber};
 pub use seal::Sealer;
 pub use settings::{CaCertificate, ClientCertificate, HttpSettings, Proxy, Trust};

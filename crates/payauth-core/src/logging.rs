@@ -14,9 +14,7 @@
 //! handshake messages at TRACE) at [`HTTP_LOG_CAP`], and [`SafeLogger`] is a small stderr logger
 //! that applies the cap whatever level is asked for.
 
-use std::fmt;
 use std::io::Write as _;
-use std::time::SystemTime;
 
 use log::{LevelFilter, Log, Metadata, Record};
 
@@ -112,40 +110,6 @@ impl Default for LogContext {
     /// payauth-core's own target, for an unnamed request.
     fn default() -> Self {
         LogContext::new("payauth_core", "request")
-    }
-}
-
-/// A time shown in log records: RFC 3339 in UTC, to the second (`2026-12-03T11:58:47Z`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rfc3339(pub SystemTime);
-
-impl fmt::Display for Rfc3339 {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (negative, secs) = match self.0.duration_since(SystemTime::UNIX_EPOCH) {
-            Ok(since) => (false, since.as_secs()),
-            Err(before) => (true, before.duration().as_secs()),
-        };
-        let secs = i128::from(secs);
-        let secs = if negative { -secs } else { secs };
-        let days = secs.div_euclid(86_400);
-        let of_day = secs.rem_euclid(86_400);
-        // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z.rem_euclid(146_097);
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = doy - (153 * mp + 2) / 5 + 1;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 };
-        let year = yoe + era * 400 + i128::from(month <= 2);
-        write!(
-            f,
-            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-            of_day / 3600,
-            of_day / 60 % 60,
-            of_day % 60
-        )
     }
 }
 
@@ -259,7 +223,6 @@ pub(crate) mod capture {
 mod tests {
     use super::*;
     use log::Level;
-    use std::time::Duration;
 
     #[test]
     fn ureq_is_capped_and_nothing_else_is() {
@@ -297,16 +260,5 @@ mod tests {
         assert!(!quiet.enabled(&meta(Level::Debug, "ureq::run")));
         assert!(!quiet.enabled(&meta(Level::Debug, "payroc_hostedfields")));
         assert!(quiet.enabled(&meta(Level::Info, "payroc_hostedfields")));
-    }
-
-    #[test]
-    fn times_are_rfc3339_utc() {
-        let at = |secs| Rfc3339(SystemTime::UNIX_EPOCH + Duration::from_secs(secs)).to_string();
-        assert_eq!(at(0), "1970-01-01T00:00:00Z");
-        assert_eq!(at(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(at(1_796_299_127), "2026-12-03T11:58:47Z");
-        assert_eq!(at(4_107_542_399), "2100-02-28T23:59:59Z");
-        let before = Rfc3339(SystemTime::UNIX_EPOCH - Duration::from_secs(1)).to_string();
-        assert_eq!(before, "1969-12-31T23:59:59Z");
     }
 }

@@ -15,6 +15,8 @@ mod token;
 pub use client::{Client, ClientBuilder, DEFAULT_REFRESH_MARGIN, Environment};
 pub use error::{Error, Result};
 pub use headers::ResponseHeaders;
+/// How instants are shown (RFC 3339 UTC), for your own logs and messages.
+pub use payauth_core::Rfc3339;
 pub use payauth_core::{
     CaCertificate, ClientCertificate, Clock, Deadline, Http, HttpRequest, HttpResponse,
     HttpSettings, ManualClock, MemoryStore, Proxy, RetryPolicy, SharedClock, SharedStore,
@@ -30,7 +32,5 @@ pub use token::{BearerToken, DEFAULT_LIFETIME};
 
 /// The shared plumbing (retry rules, HTTP types), for requests you build yourself.
 pub use payauth_core;
-/// The date and time types of [`HostedFieldsSession::expires_at`].
-pub use time;
 /// The UUID type behind [`IdempotencyKey`].
 pub use uuid;

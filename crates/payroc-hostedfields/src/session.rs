@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use payauth_core::HttpResponse;
+use payauth_core::{HttpResponse, Rfc3339 as ShowTime};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
@@ -37,11 +37,11 @@ impl fmt::Debug for SessionToken {
 /// answer has no readable `expiresAt`.
 pub const SESSION_LIFETIME: Duration = Duration::from_secs(600);
 
-/// A Hosted Fields session token and what Payroc said about it.
-#[derive(Debug)]
+/// A Hosted Fields session token and what Payroc said about it. `Debug` shows the expiry in
+/// RFC 3339 UTC and never the token.
 pub struct HostedFieldsSession {
     token: SessionToken,
-    expires_at: OffsetDateTime,
+    expires_at: SystemTime,
     expiry_assumed: bool,
     processing_terminal_id: String,
     status: u16,
@@ -55,11 +55,13 @@ impl HostedFieldsSession {
         &self.token
     }
 
-    /// When Payroc stops accepting the token (10 minutes after creation), with the offset Payroc
-    /// wrote it in. When the answer had no readable `expiresAt` (it is optional in every SDK
-    /// model, and the .NET SDK's fixture omits it), this is the time the answer arrived plus
-    /// [`SESSION_LIFETIME`], in UTC, and [`expiry_is_assumed`](Self::expiry_is_assumed) is true.
-    pub fn expires_at(&self) -> OffsetDateTime {
+    /// When Payroc stops accepting the token (10 minutes after creation). Payroc writes
+    /// `expiresAt` with a zone offset; the offset only names the zone it was written in, so it is
+    /// not kept: the instant is the same, and [`payauth_core::Rfc3339`] shows it in UTC. When the
+    /// answer had no readable `expiresAt` (it is optional in every SDK model, and the .NET SDK's
+    /// fixture omits it), this is the time the answer arrived plus [`SESSION_LIFETIME`], and
+    /// [`expiry_is_assumed`](Self::expiry_is_assumed) is true.
+    pub fn expires_at(&self) -> SystemTime {
         self.expires_at
     }
 
@@ -91,6 +93,20 @@ impl HostedFieldsSession {
     /// The idempotency key the session was created with.
     pub fn idempotency_key(&self) -> IdempotencyKey {
         self.idempotency_key
+    }
+}
+
+impl fmt::Debug for HostedFieldsSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HostedFieldsSession")
+            .field("token", &self.token)
+            .field("expires_at", &ShowTime(self.expires_at))
+            .field("expiry_assumed", &self.expiry_assumed)
+            .field("processing_terminal_id", &self.processing_terminal_id)
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .field("idempotency_key", &self.idempotency_key)
+            .finish()
     }
 }
 
@@ -146,13 +162,9 @@ pub(crate) fn parse_session(
         .filter(|t| !t.is_empty())
         .ok_or_else(|| invalid("token is missing or empty"))?;
     let token = SessionToken(SecretString::from(token));
-    let sent = wire.expires_at.and_then(|text| {
-        OffsetDateTime::parse(&text, &Rfc3339)
-            .or_else(|_| OffsetDateTime::parse(&text, &Iso8601::DEFAULT))
-            .ok()
-    });
+    let sent = wire.expires_at.and_then(|text| parse_instant(&text));
     let expiry_assumed = sent.is_none();
-    let expires_at = sent.unwrap_or_else(|| OffsetDateTime::from(received_at + SESSION_LIFETIME));
+    let expires_at = sent.unwrap_or(received_at + SESSION_LIFETIME);
     let processing_terminal_id = wire
         .processing_terminal_id
         .unwrap_or_else(|| terminal.as_str().to_owned());
@@ -167,12 +179,32 @@ pub(crate) fn parse_session(
     })
 }
 
+/// An RFC 3339 or ISO 8601 date and time with `Z` or an offset, as the instant it names; `None`
+/// when unreadable or outside what this platform's `SystemTime` holds.
+fn parse_instant(text: &str) -> Option<SystemTime> {
+    let at = OffsetDateTime::parse(text, &Rfc3339)
+        .or_else(|_| OffsetDateTime::parse(text, &Iso8601::DEFAULT))
+        .ok()?;
+    let nanos = at.unix_timestamp_nanos();
+    let magnitude = Duration::new(
+        u64::try_from(nanos.unsigned_abs() / 1_000_000_000).ok()?,
+        u32::try_from(nanos.unsigned_abs() % 1_000_000_000).ok()?,
+    );
+    if nanos >= 0 {
+        SystemTime::UNIX_EPOCH.checked_add(magnitude)
+    } else {
+        SystemTime::UNIX_EPOCH.checked_sub(magnitude)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// 2025-07-02T13:30:00Z
-    const AT: i64 = 1_751_463_000;
+    fn at() -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_751_463_000)
+    }
 
     const RECEIVED: SystemTime = SystemTime::UNIX_EPOCH;
 
@@ -201,18 +233,27 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.token().secret(), "abcdef1234567890abcdef1234567890");
-        assert_eq!(s.expires_at().unix_timestamp(), AT);
-        assert_eq!(s.expires_at().offset().whole_hours(), 2);
+        // The offset names Payroc's zone; the instant is 13:30 UTC.
+        assert_eq!(s.expires_at(), at());
+        assert!(format!("{s:?}").contains("expires_at: 2025-07-02T13:30:00Z"));
         assert_eq!(s.location(), Some("/v1/s/1"));
         assert_eq!(s.processing_terminal_id(), "1234001");
         let z = parse(r#"{"token":"t","expiresAt":"2025-07-02T13:30:00Z","extra":1}"#).unwrap();
-        assert_eq!(z.expires_at().unix_timestamp(), AT);
+        assert_eq!(z.expires_at(), at());
         assert_eq!(z.processing_terminal_id(), "1234001");
         let number =
             r#"{"token":"t","expiresAt":"2025-07-02T13:30:00Z","processingTerminalId":99}"#;
         assert_eq!(parse(number).unwrap().processing_terminal_id(), "99");
         let long_fraction = parse(r#"{"token":"t","expiresAt":"2025-07-02T13:30:00.1234567Z"}"#);
-        assert_eq!(long_fraction.unwrap().expires_at().unix_timestamp(), AT);
+        assert_eq!(
+            long_fraction.unwrap().expires_at(),
+            at() + Duration::from_nanos(123_456_700)
+        );
+        let before_1970 = parse(r#"{"token":"t","expiresAt":"1969-12-31T23:59:59.5-01:00"}"#);
+        assert_eq!(
+            before_1970.unwrap().expires_at(),
+            SystemTime::UNIX_EPOCH + Duration::from_millis(3_599_500)
+        );
     }
 
     #[test]
@@ -229,7 +270,8 @@ mod tests {
         ] {
             let s = parse_status(status, body).unwrap();
             assert!(s.expiry_is_assumed(), "{body}");
-            assert_eq!(s.expires_at().unix_timestamp(), 600, "{body}");
+            assert_eq!(s.expires_at(), RECEIVED + SESSION_LIFETIME, "{body}");
+            assert!(format!("{s:?}").contains("expires_at: 1970-01-01T00:10:00Z"));
             assert_eq!(s.status(), status);
         }
         let sent = parse(r#"{"token":"t","expiresAt":"2025-07-02T13:30:00Z"}"#).unwrap();

@@ -50,7 +50,7 @@ impl fmt::Debug for BearerToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BearerToken")
             .field("token", &"[redacted]")
-            .field("expires_at", &self.inner.expires_at)
+            .field("expires_at", &payauth_core::Rfc3339(self.inner.expires_at))
             .finish()
     }
 }

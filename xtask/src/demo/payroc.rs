@@ -1,7 +1,6 @@
 //! payroc-hostedfields: session tokens on one Bearer token, and a retry that created nothing twice.
 
 use payauth_sandbox::{DEFAULT_PAYROC_API_KEY, Fault, Sandbox};
-use payroc_hostedfields::time::format_description::well_known::Rfc3339;
 use payroc_hostedfields::{
     ApiKey, Client, Clock as _, Environment, ManualClock, SessionRequest, TerminalId,
 };
@@ -31,7 +30,7 @@ pub(super) fn run() -> DemoResult {
         let counters = sandbox.counters();
         println!(
             "   {page:<18} -> session expires {} (key {})   authorize calls: {}, sessions: {}",
-            session.expires_at().format(&Rfc3339)?,
+            payroc_hostedfields::payauth_core::Rfc3339(session.expires_at()),
             session.idempotency_key(),
             counters.token_requests,
             counters.sessions_created

@@ -63,6 +63,17 @@ fn real_certificate_validity_window_is_inclusive_and_exact() {
         "{early:?}"
     );
     assert!(early.to_string().contains("not yet valid"));
+    // Debug shows the same instants in RFC 3339 UTC, not `SystemTime { tv_sec, .. }`.
+    let debug = format!("{early:?}");
+    assert!(
+        debug.contains("not_before: 2025-01-08T00:00:00Z")
+            && debug.contains("not_after: 2026-02-08T23:59:59Z")
+            && debug.contains("checked_at: 2025-01-07T23:59:59Z"),
+        "{debug}"
+    );
+    assert!(!debug.contains("tv_sec"), "{debug}");
+    let loader = format!("{:?}", at(NOT_BEFORE));
+    assert!(loader.contains("At(2025-01-08T00:00:00Z)"), "{loader}");
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! No token, session key, HMAC secret or card number in any Debug, Display or error output.
 
-use hmac_sessionkey::{Credentials, Error, HmacSecret, SignerId};
+use hmac_sessionkey::{Clock as _, Credentials, Error, HmacSecret, SignerId};
 use payauth_sandbox::{DEFAULT_EASYPAY_ACCOUNT, PCI_EASYPAY_SIGNER};
 
 use crate::support::{WRONG_TOKEN, encrypted_card, env};
@@ -61,4 +61,28 @@ fn debug_and_errors_hide_every_secret() {
         assert!(!has_session_key(output), "session key in {output}");
     }
     assert!(matches!(rejected, Error::CredentialsRejected { .. }));
+}
+
+#[test]
+fn debug_shows_instants_in_rfc3339_and_no_session_key() {
+    let env = env();
+    let session = env.pci_client().session().unwrap();
+    // The sandbox's clock starts at 2026-01-01T00:00:00Z; sessions last 25 h, and it writes the
+    // user's expiration two years ahead in the zone -0500.
+    let user = session.user().unwrap();
+    assert_eq!(
+        user.expiration_date,
+        Some(env.clock.now() + std::time::Duration::from_secs(730 * 86_400))
+    );
+    let debug = format!("{session:?}");
+    assert!(
+        debug.contains("expires_at: 2026-01-02T01:00:00Z"),
+        "{debug}"
+    );
+    assert!(
+        debug.contains("expiration_date: Some(2028-01-01T00:00:00Z)"),
+        "{debug}"
+    );
+    assert!(!debug.contains("tv_sec"), "{debug}");
+    assert!(!has_session_key(&debug), "session key in {debug}");
 }

@@ -74,6 +74,30 @@ fn nothing_secret_in_any_output() {
         format!("{call:?}").contains("33168"),
         "the call id is not secret"
     );
+    for output in &outputs {
+        assert!(!output.contains("tv_sec"), "{output}");
+    }
+}
+
+#[test]
+fn a_pending_verification_shows_its_expiry_in_rfc3339_and_not_the_code() {
+    let env = env();
+    let call = env.client().init_call(&phone(), None).unwrap();
+    // 2026-01-01T00:00:00Z, and the default five minutes to answer.
+    let created = std::time::UNIX_EPOCH + Duration::from_secs(1_767_225_600);
+    let pending = numcheck_client::PendingVerification::new(
+        &call,
+        &key(),
+        created,
+        numcheck_client::VerificationPolicy::default(),
+    );
+    let debug = format!("{pending:?}");
+    assert!(
+        debug.contains("expires_at: 2026-01-01T00:05:00Z"),
+        "{debug}"
+    );
+    assert!(!debug.contains(call.code()), "{debug}");
+    assert!(!debug.contains(call.caller_number()), "{debug}");
 }
 
 #[test]

@@ -34,6 +34,15 @@ fn client_credentials_token_and_errors_hide_secrets() {
         format!("{client:?}").contains("sandbox-client"),
         "the id is not secret"
     );
+    // The expiry in RFC 3339 UTC: the sandbox's clock starts at 2026-01-01T00:00:00Z and its
+    // tokens last 600 s.
+    for output in &outputs {
+        assert!(!output.contains("tv_sec"), "{output}");
+    }
+    assert!(
+        format!("{token:?}").contains("expires_at: 2026-01-01T00:10:00Z"),
+        "{token:?}"
+    );
 
     // Error paths: a refused secret, a failing endpoint.
     let refused = env

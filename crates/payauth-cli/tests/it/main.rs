@@ -7,6 +7,7 @@ mod card;
 mod easypay;
 mod environments;
 mod from_env;
+mod network;
 mod numcheck;
 mod oauth;
 mod payroc;

@@ -18,6 +18,13 @@ fn creates_a_session_and_prints_expiry_and_idempotency_key() {
     assert_eq!(&key[14..15], "4", "a UUID v4");
     let expires_in = value["expires_in"].as_i64().unwrap();
     assert!((590..=600).contains(&expires_in), "{expires_in}");
+    // RFC 3339 in UTC to the second, whatever offset Payroc wrote: 2026-12-03T12:00:00Z.
+    let expires_at = value["expires_at"].as_str().unwrap();
+    let shape: String = expires_at
+        .chars()
+        .map(|c| if c.is_ascii_digit() { 'd' } else { c })
+        .collect();
+    assert_eq!(shape, "dddd-dd-ddTdd:dd:ddZ", "{expires_at}");
     assert!(value.get("session_token").is_none());
     assert!(!out.all().contains(PAYROC_KEY));
     assert_eq!(sandbox.counter("sessions_created"), 1);

@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use payauth_sandbox::Fault;
-use payroc_hostedfields::time::OffsetDateTime;
 use payroc_hostedfields::{
     ApiKey, Client, Clock as _, Environment, Error, HttpRequest, IdempotencyKey, LibVersion,
     ProblemKind, RetryPolicy, SecureTokenId, SessionRequest, TerminalId, TransportKind,
@@ -198,9 +197,10 @@ fn tokenization_with_a_secure_token_and_the_returned_fields() {
         )),
         "{location}"
     );
-    let expected = OffsetDateTime::from(env.clock.now() + Duration::from_secs(600));
-    assert_eq!(session.expires_at(), expected);
-    assert!(session.expires_at().offset().is_utc());
+    assert_eq!(
+        session.expires_at(),
+        env.clock.now() + Duration::from_secs(600)
+    );
 }
 
 #[test]
@@ -209,9 +209,16 @@ fn expires_at_with_an_offset_is_the_same_instant() {
     env.sandbox.payroc().set_expires_at_offset(120);
     let client = env.client();
     let session = client.create_session(&payment()).unwrap();
-    assert_eq!(session.expires_at().offset().whole_minutes(), 120);
-    let expected = OffsetDateTime::from(env.clock.now() + Duration::from_secs(600));
-    assert_eq!(session.expires_at(), expected);
+    // Written as 02:10+02:00: the same instant as 00:10Z, shown in UTC.
+    assert!(!session.expiry_is_assumed());
+    assert_eq!(
+        session.expires_at(),
+        env.clock.now() + Duration::from_secs(600)
+    );
+    assert!(
+        format!("{session:?}").contains("expires_at: 2026-01-01T00:10:00Z"),
+        "{session:?}"
+    );
 }
 
 #[test]

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod async_use;
 mod cache;
 mod deadline;
 mod errors;

@@ -67,7 +67,19 @@ fn secrets_never_reach_debug_display_or_errors() {
             assert!(!output.contains(secret), "{output}");
         }
     }
-    // What is not secret stays visible for debugging.
+    // What is not secret stays visible for debugging, instants in RFC 3339 UTC (the sandbox's
+    // clock starts at 2026-01-01T00:00:00Z; tokens last an hour, sessions ten minutes).
+    for output in &outputs {
+        assert!(!output.contains("tv_sec"), "{output}");
+    }
     assert!(format!("{session:?}").contains(&key.to_string()));
+    assert!(
+        format!("{session:?}").contains("expires_at: 2026-01-01T00:10:00Z"),
+        "{session:?}"
+    );
+    assert!(
+        format!("{bearer:?}").contains("expires_at: 2026-01-01T01:00:00Z"),
+        "{bearer:?}"
+    );
     assert!(format!("{client:?}").contains("/authorize"));
 }
