@@ -36,7 +36,7 @@ pub(crate) fn to_json_wiped<T: Serialize + ?Sized>(
 /// The card of a manual sale. The account number must already be encrypted (for example by the
 /// `card-encryption` crate): this crate never sees a plain card number. `Debug` hides the CVV.
 ///
-/// With the `card-encryption` feature, a [`card_encryption::CardInfo`] converts into it
+/// With the `card-encryption` feature, a `card_encryption::CardInfo` converts into it
 /// (`CardSaleManual::new(card_info, ..)`), keeping that crate's validation and its wiping of the
 /// CVV.
 pub struct ManualCard {

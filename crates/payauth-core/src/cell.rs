@@ -12,12 +12,21 @@ use crate::rfc3339::Rfc3339;
 const RETRY_AHEAD_AFTER_FAILURE: Duration = Duration::from_secs(5);
 
 /// A credential and the time it stops being accepted, as a refresh produces it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Expiring<T> {
     /// The credential (token, session key, ...).
     pub value: T,
     /// When the issuer stops accepting it.
     pub expires_at: SystemTime,
+}
+
+impl<T: fmt::Debug> fmt::Debug for Expiring<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Expiring")
+            .field("value", &self.value)
+            .field("expires_at", &crate::Rfc3339(self.expires_at))
+            .finish()
+    }
 }
 
 /// A cached credential shared by every thread of a client: one token, one refresh at a time.

@@ -1,6 +1,7 @@
 //! A bound on one whole call, and what each attempt of a call needs to know about the others.
 
 use std::cell::Cell;
+use std::fmt;
 use std::time::{Duration, Instant};
 
 use crate::http::{HttpResponse, TransportError};
@@ -43,7 +44,7 @@ impl Deadline {
 /// One call across its attempts: whether any attempt so far may have reached the server (see
 /// [`Http::send_attempt`](crate::Http::send_attempt)), and the time left when the call has a
 /// [`Deadline`]. One per call; not shared between threads.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Attempts {
     reached: Cell<bool>,
     ends: Option<Instant>,
@@ -108,6 +109,15 @@ impl Attempts {
                 Err(error)
             }
         }
+    }
+}
+
+impl fmt::Debug for Attempts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Attempts")
+            .field("may_have_reached_server", &self.reached.get())
+            .field("remaining", &self.remaining())
+            .finish()
     }
 }
 
