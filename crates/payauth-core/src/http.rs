@@ -1,3 +1,4 @@
+use std::borrow::Cow;
 use std::fmt;
 use std::io;
 use std::net::IpAddr;
@@ -236,7 +237,7 @@ impl Http {
             .method(request.method.as_http())
             .uri(uri.clone());
         for (name, value) in &request.headers {
-            builder = builder.header(name.as_str(), value.as_str());
+            builder = builder.header(name.as_ref(), value.as_str());
         }
         let built = builder.body(request.body.as_slice()).map_err(|_| {
             place(TransportError::new(
@@ -344,7 +345,8 @@ impl Method {
 pub struct HttpRequest {
     method: Method,
     url: String,
-    headers: Vec<(String, String)>,
+    // Names are nearly always literals: borrowed, not copied per request.
+    headers: Vec<(Cow<'static, str>, String)>,
     body: Vec<u8>,
     secrets: Vec<String>,
 }
@@ -355,7 +357,7 @@ impl HttpRequest {
         HttpRequest {
             method,
             url: url.into(),
-            headers: Vec::new(),
+            headers: Vec::with_capacity(4),
             body: Vec::new(),
             secrets: Vec::new(),
         }
@@ -373,14 +375,18 @@ impl HttpRequest {
 
     /// Adds a header (a second one of the same name is added, not replaced).
     #[must_use]
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+    pub fn header(mut self, name: impl Into<Cow<'static, str>>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
         self
     }
 
     /// Adds a header whose value is a secret (an API key, a token): see [`secret`](Self::secret).
     #[must_use]
-    pub fn secret_header(self, name: impl Into<String>, value: impl Into<String>) -> Self {
+    pub fn secret_header(
+        self,
+        name: impl Into<Cow<'static, str>>,
+        value: impl Into<String>,
+    ) -> Self {
         let value = value.into();
         self.secret(value.clone()).header(name, value)
     }
@@ -411,9 +417,9 @@ impl HttpRequest {
     }
 
     /// Sets or replaces the header `name` (case-insensitive).
-    pub fn set_header(&mut self, name: &str, value: impl Into<String>) {
+    pub fn set_header(&mut self, name: &'static str, value: impl Into<String>) {
         self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
-        self.headers.push((name.to_owned(), value.into()));
+        self.headers.push((Cow::Borrowed(name), value.into()));
     }
 
     /// Sets the body and its `Content-Type`.
@@ -469,7 +475,7 @@ impl HttpRequest {
 impl fmt::Debug for HttpRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let url = crate::redact_url(&self.url);
-        let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+        let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_ref()).collect();
         f.debug_struct("HttpRequest")
             .field("method", &self.method)
             .field("url", &url)
