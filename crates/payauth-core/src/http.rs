@@ -418,6 +418,12 @@ impl HttpRequest {
 
     /// Sets or replaces the header `name` (case-insensitive).
     pub fn set_header(&mut self, name: &'static str, value: impl Into<String>) {
+        // The replaced value may be a credential (a rejected Bearer token): wiped, not dropped.
+        for (n, old) in &mut self.headers {
+            if n.eq_ignore_ascii_case(name) {
+                old.zeroize();
+            }
+        }
         self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
         self.headers.push((Cow::Borrowed(name), value.into()));
     }
@@ -469,6 +475,7 @@ impl HttpRequest {
             value.zeroize();
         }
         self.body.zeroize();
+        self.secrets.zeroize();
     }
 }
 
@@ -582,11 +589,12 @@ impl HttpResponse {
     }
 }
 
-/// Response bodies carry tokens and session keys: the buffer is wiped when the response is
-/// dropped.
+/// Response bodies carry tokens and session keys, and a response keeps copies of its request's
+/// secrets for scrubbing: both are wiped when the response is dropped.
 impl Drop for HttpResponse {
     fn drop(&mut self) {
         self.body.zeroize();
+        self.secrets.zeroize();
     }
 }
 
@@ -964,6 +972,7 @@ mod tests {
     #[test]
     fn a_dropped_request_wipes_url_header_values_and_body() {
         let mut request = HttpRequest::post("https://h/x?signature=SECRETSIG")
+            .secret("SECRETDECLARED")
             .header("authorization", "Basic SECRETBASIC")
             .body(
                 "application/x-www-form-urlencoded",
@@ -975,6 +984,7 @@ mod tests {
         assert_eq!(request.url(), "");
         assert_eq!(request.header_value("authorization"), Some(""));
         assert!(request.body_bytes().is_empty());
+        assert!(request.secret_values().iter().all(String::is_empty));
         // A clone owns its own buffers.
         assert_eq!(clone.body_bytes(), b"client_secret=SECRETFORM");
     }

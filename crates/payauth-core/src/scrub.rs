@@ -153,6 +153,18 @@ fn html_escaped(secret: &str) -> String {
     out
 }
 
+/// Its forms and n-grams are the secrets themselves, in pieces: wiped when it is dropped.
+impl Drop for Scrubber {
+    fn drop(&mut self) {
+        use zeroize::Zeroize as _;
+        self.forms.zeroize();
+        for gram in self.grams.drain() {
+            let mut gram = gram;
+            gram.zeroize();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
