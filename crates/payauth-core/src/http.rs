@@ -134,15 +134,14 @@ impl Connector<()> for PreSendConnector {
         chained: Option<()>,
     ) -> Result<Option<Self::Out>, ureq::Error> {
         self.0.connect(details, chained).map_err(|error| {
+            // The call's deadline (ureq's global timeout) ran out while connecting.
+            let deadline = matches!(error, ureq::Error::Timeout(ureq::Timeout::Global));
             let (kind, detail) = classify(error);
             let kind = match kind {
                 // A rustls error here is a handshake failure; anything else is a failed connect.
                 TransportKind::Tls => TransportKind::Tls,
                 TransportKind::InvalidRequest => TransportKind::InvalidRequest,
-                // The call's deadline ran out while connecting.
-                TransportKind::Timeout if detail.starts_with("the call's deadline") => {
-                    TransportKind::Timeout
-                }
+                _ if deadline => TransportKind::Timeout,
                 _ => TransportKind::Connect,
             };
             ureq::Error::Io(io::Error::other(NotSent { kind, detail }))

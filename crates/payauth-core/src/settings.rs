@@ -194,7 +194,10 @@ impl Proxy {
             )
         };
         let proxy = ureq::Proxy::new(url).map_err(|_| invalid())?;
-        if !proxy.protocol().is_http_family() {
+        if !matches!(
+            proxy.protocol(),
+            ureq::ProxyProtocol::Http | ureq::ProxyProtocol::Https
+        ) {
             return Err(invalid());
         }
         Ok(Proxy {
@@ -220,16 +223,6 @@ pub(crate) fn proxy_label(proxy: &ureq::Proxy) -> String {
         _ => "socks",
     };
     format!("{scheme}://{}:{}", proxy.host(), proxy.port())
-}
-
-trait HttpFamily {
-    fn is_http_family(&self) -> bool;
-}
-
-impl HttpFamily for ureq::ProxyProtocol {
-    fn is_http_family(&self) -> bool {
-        matches!(self, ureq::ProxyProtocol::Http | ureq::ProxyProtocol::Https)
-    }
 }
 
 impl fmt::Debug for Proxy {

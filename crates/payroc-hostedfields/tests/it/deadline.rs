@@ -15,6 +15,16 @@ fn unavailable(seconds: u64) -> Fault {
     }
 }
 
+/// A client on the system clock, for the tests that time real waits.
+fn real_time_client(sandbox: &Sandbox) -> Client {
+    Client::builder(ApiKey::new(DEFAULT_PAYROC_API_KEY).unwrap())
+        .environment(Environment::Test)
+        .identity_url(format!("{}/authorize", sandbox.url()))
+        .api_base(format!("{}/v1", sandbox.url()))
+        .build()
+        .unwrap()
+}
+
 #[test]
 fn without_a_deadline_the_retries_wait_and_with_one_they_stop_in_time() {
     // The default policy, 30 s budget: 503 with Retry-After: 10 is retried twice (20 s of
@@ -51,12 +61,7 @@ fn a_deadline_bounds_a_call_that_would_otherwise_retry_for_30_seconds() {
     // Real time: the server answers 503 with Retry-After: 12, which the default policy would
     // wait out twice (24 s). With a 2 s deadline the first answer ends the call.
     let sandbox = Sandbox::start().unwrap();
-    let client = Client::builder(ApiKey::new(DEFAULT_PAYROC_API_KEY).unwrap())
-        .environment(Environment::Test)
-        .identity_url(format!("{}/authorize", sandbox.url()))
-        .api_base(format!("{}/v1", sandbox.url()))
-        .build()
-        .unwrap();
+    let client = real_time_client(&sandbox);
     // One 503: were its 12 s wait taken, the retry would succeed, after the bound below.
     sandbox.inject(
         "/v1/processing-terminals/1234001/hosted-fields-sessions",
@@ -103,12 +108,7 @@ fn a_deadline_bounds_a_call_that_would_otherwise_retry_for_30_seconds() {
 #[test]
 fn a_waiting_caller_gives_up_at_its_deadline_while_the_fetch_goes_on() {
     let sandbox = Sandbox::start().unwrap();
-    let client = Client::builder(ApiKey::new(DEFAULT_PAYROC_API_KEY).unwrap())
-        .environment(Environment::Test)
-        .identity_url(format!("{}/authorize", sandbox.url()))
-        .api_base(format!("{}/v1", sandbox.url()))
-        .build()
-        .unwrap();
+    let client = real_time_client(&sandbox);
     sandbox.inject(
         "/authorize",
         Fault::ProcessThenDelay(Duration::from_millis(1500)),
